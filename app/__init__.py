@@ -1,0 +1,96 @@
+"""The hotline platform's Flask application: create_app() builds it; nothing runs at import."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, ProductionConfig, config_from_env
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    config_class = config_class or config_from_env()
+    app = Flask(__name__, instance_path=str(config_class.INSTANCE_PATH))
+    app.config.from_object(config_class)
+    _check_required_settings(app, config_class)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)  # type: ignore[method-assign]
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    from app import cli, web
+
+    web.init_app(app)
+    cli.register_commands(app)
+    return app
+
+
+def _check_required_settings(app: Flask, config_class: type[Config]) -> None:
+    if issubclass(config_class, ProductionConfig):
+        missing = [name for name in ProductionConfig.REQUIRED if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError("生产环境缺少必需的环境变量: " + ", ".join(missing))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Generated on first run and kept (mode 0600) so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # pragma: no cover - trivial
+    # SQLite serves the embedded mode: WAL lets the web server and the worker read while one
+    # writes, and foreign keys are off unless asked for.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401 - registers the tables with the metadata
+    from app.auth.services import load_user
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    from app.models.types import render_migration_type
+
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     render_as_batch=True, compare_type=True, render_item=render_migration_type)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.audit import bp as audit_bp
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(audit_bp, url_prefix="/audit")

@@ -1,0 +1,85 @@
+"""Who may do what: the one role → permission table, and the decorator that enforces it.
+
+Every route that is not public names one permission; tests walk this table against every
+route (tests/test_permission_matrix.py), so a new route without a permission fails the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from app.roles import ADMIN, AGENT, AUDITOR, DEPT_HANDLER, MANAGER, QA, TEAM_LEAD
+
+# Permission → what it allows (Chinese, shown on the admin's role page).
+PERMISSIONS: dict[str, str] = {
+    "admin.users": "管理用户、角色与技能",
+    "admin.org": "管理部门与班组",
+    "admin.system": "查看系统运行状态",
+    "audit.logins": "查看登录日志",
+    "tickets.intake": "受理工单",
+    "tickets.view_all": "查看全部工单",
+    "tickets.view_department": "查看本部门工单",
+    "tickets.handle_department": "办理本部门工单（签收、退单、返单、延期）",
+    "tickets.supervise": "督办、改派、审批延期",
+    "tickets.callback": "回访",
+    "audit.trail": "查阅工单全程留痕与个人信息访问记录",
+    "qa.sample": "质检抽检",
+    "process.edit": "编辑与发布业务流程",
+    "reports.view": "查看统计报表",
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    AGENT: frozenset({"tickets.intake", "tickets.view_all", "tickets.callback"}),
+    TEAM_LEAD: frozenset(
+        {"tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view"}
+    ),
+    QA: frozenset({"tickets.view_all", "qa.sample"}),
+    DEPT_HANDLER: frozenset({"tickets.view_department", "tickets.handle_department"}),
+    MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system"}),
+    AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins"}),
+    ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins"}),
+}
+
+assert all(p in PERMISSIONS for perms in ROLE_PERMISSIONS.values() for p in perms)
+
+
+def permissions_of(roles: list[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+def can(user, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return permission in permissions_of(user.roles)
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def permission_required(*permissions: str) -> Callable[[F], F]:
+    """Allow the view to users holding at least one of the permissions; 403 for the others."""
+    for permission in permissions:
+        if permission not in PERMISSIONS:
+            raise KeyError(f"unknown permission {permission!r}")
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not any(can(current_user, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_permissions = permissions  # type: ignore[attr-defined]
+        return login_required(wrapper)  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,79 @@
+"""The `hotline` command: serve, worker, seed-demo, create-admin, plus Flask's own (db, shell, routes)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def register_commands(app: Flask) -> None:
+    for command in (serve, worker, seed_demo, create_admin, upgrade_db):
+        app.cli.add_command(command)
+
+
+@click.command("upgrade-db")
+@with_appcontext
+def upgrade_db() -> None:
+    """Apply every pending migration (same as `hotline db upgrade`)."""
+    from app.setup import apply_migrations
+
+    apply_migrations()
+    click.echo("数据库已是最新结构。")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create the demo organisation and logins in an empty database."""
+    from app.demo import demo_logins, seed_demo_data
+
+    if seed_demo_data():
+        for username, password, roles in demo_logins():
+            click.echo(f"  {username:<12} {password:<12} {roles}")
+    else:
+        click.echo("数据库中已有用户，未写入演示数据。")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--name", default="系统管理员", help="显示的姓名")
+@with_appcontext
+def create_admin(username: str, name: str) -> None:
+    """Create a system administrator with a temporary password (first step of a production set-up)."""
+    from app.admin.user_services import UserInput, create_user
+
+    user, password, errors = create_user(UserInput(username=username, display_name=name, roles=["admin"]))
+    if errors:
+        raise click.ClickException("；".join(f"{e.label}：{e.message}" for e in errors))
+    click.echo(f"已创建管理员 {user.username}，临时密码：{password}（首次登录须修改）")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="处理完队列中的任务后退出")
+@click.argument("queues", nargs=-1)
+def worker(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an rq worker (with the scheduler) on the configured Redis."""
+    from worker.main import run_worker
+
+    run_worker(list(queues) or None, burst=burst)
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="监听地址（默认 127.0.0.1，环境变量 HOTLINE_HOST）")
+@click.option("--port", default=None, type=int, help="端口（默认 5000，环境变量 HOTLINE_PORT）")
+@click.option("--workers", "web_workers", default=None, type=int, help="gunicorn 进程数")
+def serve(host: str | None, port: int | None, web_workers: int | None) -> None:
+    """Start everything: migrations, (embedded) Redis, an rq worker and the web server."""
+    from app.supervisor import Supervisor
+
+    Supervisor(current_app._get_current_object(), host, port, web_workers).run()  # type: ignore[attr-defined]
+
+
+def _create_app() -> Flask:
+    from app import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, help="医保服务热线平台命令行。")

@@ -1,0 +1,85 @@
+"""Demo data for the embedded mode: a Lanzhou-like organisation and one login per role."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.auth.passwords import hash_password
+from app.extensions import db
+from app.models import Department, Skill, Team, User, UserSkill
+
+DEMO_PASSWORD = "demo12393"  # noqa: S105 - printed on start-up; demo installations only
+
+DEPARTMENTS = [
+    # code, name, kind, parent code
+    ("YB", "兰州市医疗保障服务中心", "centre", None),
+    ("RX", "12393 医保服务热线", "section", "YB"),
+    ("DY", "待遇保障科", "section", "YB"),
+    ("CB", "参保登记科", "section", "YB"),
+    ("JJ", "基金稽核科", "section", "YB"),
+    ("YY", "医药服务管理科", "section", "YB"),
+    ("CG", "城关区医疗保障局", "district_bureau", "YB"),
+    ("QLH", "七里河区医疗保障局", "district_bureau", "YB"),
+    ("XG", "西固区医疗保障局", "district_bureau", "YB"),
+    ("AN", "安宁区医疗保障局", "district_bureau", "YB"),
+    ("CG-JD", "城关区医保局 经办窗口", "section", "CG"),
+]
+
+SKILLS = [
+    ("zh", "普通话", "language"), ("en", "英语", "language"),
+    ("voice", "语音", "channel"), ("chat", "在线客服", "channel"), ("video", "视频", "channel"),
+    ("enrol", "参保登记", "business"), ("benefit", "待遇报销", "business"),
+    ("offsite", "异地就医", "business"), ("complaint", "投诉建议", "business"),
+]
+
+# username, name, roles, department codes, team, skills
+USERS = [
+    ("admin", "系统管理员", ["admin"], ["YB"], None, {}),
+    ("agent1", "李娜", ["agent"], ["RX"], "一班", {"zh": 5, "voice": 4, "benefit": 3, "chat": 3}),
+    ("agent2", "王强", ["agent"], ["RX"], "一班", {"zh": 4, "en": 4, "voice": 3, "offsite": 4}),
+    ("lead1", "赵敏", ["team_lead"], ["RX"], "一班", {"zh": 5, "voice": 5, "complaint": 5}),
+    ("qa1", "陈静", ["qa"], ["RX"], None, {}),
+    ("handler_dy", "刘洋", ["dept_handler"], ["DY"], None, {}),
+    ("handler_cg", "张伟", ["dept_handler"], ["CG"], None, {}),
+    ("manager1", "孙丽", ["manager"], ["YB"], None, {}),
+    ("auditor1", "周敏", ["auditor"], ["YB"], None, {}),
+]
+
+
+def has_any_user() -> bool:
+    return (db.session.scalar(select(func.count(User.id))) or 0) > 0
+
+
+def seed_demo_data() -> bool:
+    """Fill an empty database with the demo organisation; False when there already are users."""
+    if has_any_user():
+        return False
+    depts: dict[str, Department] = {}
+    for order, (code, name, kind, parent) in enumerate(DEPARTMENTS):
+        dept = Department(code=code, name=name, kind=kind, parent=depts.get(parent) if parent else None,
+                          sort_order=order, active=True)
+        db.session.add(dept)
+        depts[code] = dept
+    skills = {code: Skill(code=code, name=name, kind=kind, active=True) for code, name, kind in SKILLS}
+    db.session.add_all(skills.values())
+    team = Team(name="一班", department=depts["RX"], active=True)
+    db.session.add(team)
+    password_hash = hash_password(DEMO_PASSWORD)
+    for username, name, roles, dept_codes, team_name, levels in USERS:
+        user = User(username=username, display_name=name, password_hash=password_hash, active=True,
+                    must_change_password=False, failed_login_count=0, session_version=1,
+                    team=team if team_name else None)
+        user.set_roles(roles)
+        user.departments = [depts[c] for c in dept_codes]
+        user.skills = [UserSkill(skill=skills[c], level=lvl) for c, lvl in levels.items()]
+        db.session.add(user)
+        if "team_lead" in roles:
+            team.leader = user
+    db.session.commit()
+    return True
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    from app.roles import ROLE_LABELS
+
+    return [(u, DEMO_PASSWORD, "、".join(ROLE_LABELS[r] for r in roles)) for u, _n, roles, *_ in USERS]

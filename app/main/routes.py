@@ -1,0 +1,20 @@
+"""Views: / (home page per role) and /healthz (liveness for load balancers)."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template
+from flask_login import current_user, login_required
+
+from app.main import bp
+from app.main.roles_home import role_sections
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("main/home.html", sections=role_sections(current_user))
+
+
+@bp.route("/healthz")
+def healthz():
+    return jsonify(status="ok")

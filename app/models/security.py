@@ -1,0 +1,36 @@
+"""Sign-in records: every attempt, successful or not, for auditors and lock-out analysis."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+LOGIN_OUTCOMES: dict[str, str] = {
+    "success": "登录成功",
+    "bad_password": "密码错误",
+    "unknown_user": "用户不存在",
+    "locked": "账户锁定中",
+    "disabled": "账户已停用",
+    "throttled": "尝试过于频繁",
+    "logout": "退出登录",
+    "password_changed": "修改密码",
+}
+
+
+class LoginEvent(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def outcome_label(self) -> str:
+        return LOGIN_OUTCOMES.get(self.outcome, self.outcome)

@@ -1,0 +1,42 @@
+"""What each person can open: the menu and the home page cards, filtered by permission.
+
+Only screens that exist are listed here; each later area adds its entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.auth.permissions import can
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    permission: str
+    group: str
+    description: str
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("admin.users", "用户管理", "admin.users", "系统管理", "新建、编辑、停用用户，分配角色、部门与技能"),
+    NavItem("admin.import_users", "批量导入用户", "admin.users", "系统管理", "从 Excel 表格导入用户，逐行校验"),
+    NavItem("admin.departments", "部门管理", "admin.org", "系统管理", "承办部门的层级：中心、科室、区县分局"),
+    NavItem("admin.teams", "班组管理", "admin.org", "系统管理", "坐席班组与班长"),
+    NavItem("admin.skills", "技能管理", "admin.users", "系统管理", "语言、渠道与业务线技能"),
+    NavItem("admin.roles", "角色与权限", "admin.users", "系统管理", "每个角色拥有的权限一览"),
+    NavItem("admin.status", "系统状态", "admin.system", "系统管理", "数据库、Redis、后台任务队列是否正常"),
+    NavItem("audit.logins", "登录日志", "audit.logins", "审计监督", "每一次登录、失败与锁定的记录"),
+)
+
+
+def items_for(user) -> list[NavItem]:
+    return [item for item in NAV_ITEMS if can(user, item.permission)]
+
+
+def grouped_items_for(user) -> dict[str, list[NavItem]]:
+    groups: dict[str, list[NavItem]] = {}
+    for item in items_for(user):
+        groups.setdefault(item.group, []).append(item)
+    return groups

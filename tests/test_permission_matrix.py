@@ -1,0 +1,101 @@
+"""Every role × every route: allowed, or refused (403 signed in, redirect to login signed out).
+
+The expected answer comes from the one role → permission table; a route that declares no
+permission and is not listed as public or sign-in-only fails this test, so no screen can be
+added without deciding who may open it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.auth.permissions import ROLE_PERMISSIONS
+from app.roles import ROLES
+from tests import factories
+from tests.conftest import csrf_token
+
+PUBLIC = {"static", "auth.login", "main.healthz"}
+SIGNED_IN_ONLY = {"main.home", "auth.change_password", "auth.logout"}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        yield rule, ("GET" if "GET" in methods else "POST")
+
+
+
+def _fill(pattern: str, values: dict) -> str:
+    for name, value in values.items():
+        pattern = pattern.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+    return pattern
+
+
+def _required(app, endpoint: str):
+    view = app.view_functions[endpoint]
+    return getattr(view, "required_permissions", None)
+
+
+@pytest.fixture
+def world(app):
+    dept = factories.department("DY", "待遇保障科")
+    skill = factories.skill("en", "英语", "language")
+    target = factories.user("target", ["agent"], departments=[dept])
+    team = factories.team("一班")
+    return {"dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id}
+
+
+def test_every_route_declares_who_may_use_it(app):
+    undeclared = [rule.endpoint for rule, _ in _routes(app)
+                  if rule.endpoint not in PUBLIC | SIGNED_IN_ONLY and not _required(app, rule.endpoint)]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_reaches_exactly_what_its_permissions_allow(app, client, auth, world, role):
+    factories.user(f"u_{role}", [role], departments=[])
+    auth.login(f"u_{role}")
+    token = csrf_token(client, "/")
+    granted = ROLE_PERMISSIONS[role]
+    checked = 0
+    for rule, method in sorted(_routes(app), key=lambda r: r[0].endpoint == "auth.logout"):
+        if rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
+            continue
+        url = _fill(rule.rule, {k: world[k] for k in rule.arguments})
+        required = _required(app, rule.endpoint)
+        allowed = required is None or any(p in granted for p in required)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token, "active": "1"})
+        if allowed:
+            assert response.status_code in (200, 302), (role, rule.endpoint, response.status_code)
+            if response.status_code == 302:
+                assert "/login" not in response.headers["Location"], (role, rule.endpoint)
+        else:
+            assert response.status_code == 403, (role, rule.endpoint, response.status_code)
+            assert "无权访问" in response.get_data(as_text=True)
+        checked += 1
+    assert checked >= 15
+
+
+def test_signed_out_visitor_is_sent_to_login_everywhere(app, client, world):
+    for rule, method in _routes(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        url = _fill(rule.rule, {k: world[k] for k in rule.arguments})
+        response = client.get(url) if method == "GET" else client.post(url)
+        # POSTs without a session fail CSRF first (400); GETs redirect to the login page.
+        if method == "GET":
+            assert response.status_code == 302 and "/login" in response.headers["Location"], rule.endpoint
+        else:
+            assert response.status_code in (302, 400), rule.endpoint
+
+
+def test_home_page_links_only_to_screens_the_role_may_open(app, client, auth):
+    """The auditor's home shows the login log and no admin pages; the admin's shows user management."""
+    factories.user("aud", ["auditor"])
+    auth.login("aud")
+    page = client.get("/").get_data(as_text=True)
+    assert "审计员工作台" in page and "/audit/logins" in page
+    assert "/admin/users" not in page

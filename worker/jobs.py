@@ -1,0 +1,18 @@
+"""rq jobs. Each job builds its own app context through worker.context, never at import."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from worker.context import job_app_context
+
+
+def heartbeat() -> str:
+    """Prove a worker is alive and connected: record the time it ran in Redis."""
+    from app.admin.system_status import HEARTBEAT_KEY
+    from app.redis_client import get_redis
+
+    with job_app_context() as app:
+        stamp = datetime.now(UTC).isoformat()
+        get_redis(app).set(HEARTBEAT_KEY, stamp)
+        return stamp
