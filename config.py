@@ -84,6 +84,12 @@ class Config:
     PROXY_COUNT = _env_int("HOTLINE_PROXY_COUNT", 0)
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)
 
+    # Working hours for deadlines on working days (工作日, official calendar incl. 调休).
+    WORKING_HOURS = _env("HOTLINE_WORKING_HOURS", "09:00-12:00,13:30-17:30")
+    SLA_WARNING_SHARE = float(_env("HOTLINE_SLA_WARNING_SHARE", "0.8"))
+    SCRIPT_TIME_LIMIT = float(_env("HOTLINE_SCRIPT_TIME_LIMIT", "1.0"))
+    TIMER_SWEEP_SECONDS = _env_int("HOTLINE_TIMER_SWEEP_SECONDS", 30)
+
 
 class DevelopmentConfig(Config):
     """The embedded default: one command on a laptop or a single server."""

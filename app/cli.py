@@ -8,7 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 
 def register_commands(app: Flask) -> None:
-    for command in (serve, worker, seed_demo, create_admin, upgrade_db):
+    for command in (serve, worker, seed_demo, create_admin, upgrade_db, audit_verify, sweep_timers):
         app.cli.add_command(command)
 
 
@@ -20,6 +20,30 @@ def upgrade_db() -> None:
 
     apply_migrations()
     click.echo("数据库已是最新结构。")
+
+
+@click.command("audit-verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Walk the hash-chained audit trail; exit 1 when any entry was edited or deleted."""
+    from workflows.audit_trail import verify
+
+    report = verify()
+    if report.ok:
+        click.echo(f"审计链完整：共校验 {report.checked} 条记录。")
+        return
+    for problem in report.problems:
+        click.echo(f"✗ {problem}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+@click.command("sweep-timers")
+@with_appcontext
+def sweep_timers() -> None:
+    """Fire every due working-day timer now (the worker does this every 30 seconds)."""
+    from workflows.sweep import sweep_due_timers
+
+    click.echo(sweep_due_timers())
 
 
 @click.command("seed-demo")

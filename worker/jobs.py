@@ -16,3 +16,15 @@ def heartbeat() -> str:
         stamp = datetime.now(UTC).isoformat()
         get_redis(app).set(HEARTBEAT_KEY, stamp)
         return stamp
+
+
+def sweep_timers() -> dict[str, int]:
+    """Fire the working-day timers that are due (warnings, overdue, major events)."""
+    import logging
+
+    from workflows.sweep import sweep_due_timers
+
+    with job_app_context():
+        counts = sweep_due_timers()
+        logging.getLogger(__name__).info("timer sweep: %s", counts)
+        return counts

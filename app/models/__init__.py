@@ -1,6 +1,13 @@
 """The domain's tables; importing this package registers every model with the metadata."""
 
+from app.models.audit import AuditEntry, AuditHead
 from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, user_department
 from app.models.security import LoginEvent
+from app.models.tickets import SlaEvent, Ticket, TicketSequence
+from app.models.workflow import DeliveredMessage, OpenTask, ProcessInstance, ProcessVersion
 
-__all__ = ["Department", "LoginEvent", "Skill", "Team", "User", "UserRole", "UserSkill", "user_department"]
+__all__ = [
+    "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask", "ProcessInstance",
+    "ProcessVersion", "Skill", "SlaEvent", "Team", "Ticket", "TicketSequence", "User", "UserRole", "UserSkill",
+    "user_department",
+]

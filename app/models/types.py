@@ -38,9 +38,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def render_migration_type(type_, obj, autogen_context):
+def render_migration_type(kind, obj, autogen_context):
     """Alembic hook: write UTCDateTime into migrations as a plain DateTime(timezone=True),
     so that old migrations never import application code."""
-    if isinstance(type_, UTCDateTime):
+    if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -1,0 +1,186 @@
+"""The engine's guarantees: one winner among concurrent completions, restart safety, version
+pinning, unique numbers, the script sandbox, and the tamper-evident audit chain."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+
+from app.extensions import db
+from app.models import AuditEntry, ProcessInstance, ProcessVersion, Ticket
+from tests.loop import COMPLAINT, do, handled_round, staff, task_names, tasks
+from workflows import engine, serialization, specs
+from workflows.audit_trail import verify
+
+
+def _in_threads(app, count: int, work):
+    """Run `work(i)` in `count` threads released together; return results or exceptions."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(i):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[i] = work(i)
+            except Exception as exc:  # collected and asserted on by the caller
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_two_agents_completing_the_same_task_at_once_exactly_one_wins(app):
+    """Both press 派单 at the same moment: one dispatch happens, the other gets a clear Chinese
+    message and changes nothing."""
+    s = staff()
+    ticket = engine.start_ticket(COMPLAINT, s.agent)
+    [task] = tasks(ticket)
+    ticket_id, task_id = ticket.id, task.id
+    db.session.remove()
+    depts = [s.dept_id, s.other_dept_id]
+    results = _in_threads(
+        app, 2, lambda i: engine.complete_task(ticket_id, task_id, {"department_id": depts[i]}, s.agent).id)
+    wins = [r for r in results if r == ticket_id]
+    losses = [r for r in results if isinstance(r, engine.StepConflict)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert "已被他人处理" in losses[0].message
+    ticket = db.session.get(Ticket, ticket_id)
+    assert task_names(ticket) == ["department_accept"]
+    dispatches = db.session.scalar(select(func.count(AuditEntry.seq)).where(AuditEntry.task_name == "dispatch"))
+    assert dispatches == 1 and verify().ok
+
+
+def test_ticket_numbers_stay_unique_when_agents_record_at_the_same_moment(app):
+    s = staff()
+    db.session.remove()
+    results = _in_threads(app, 6, lambda i: engine.start_ticket(COMPLAINT, s.agent).number)
+    assert all(isinstance(r, str) for r in results), results
+    assert sorted(int(n.split("-")[1]) for n in results) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_restart_mid_loop_resumes_from_the_stored_state(app):
+    """The platform restarts while a department is handling: every cache is gone, the state is
+    reloaded from the database and the loop finishes."""
+    s = staff()
+    ticket = engine.start_ticket(COMPLAINT, s.agent)
+    ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
+    ticket = do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
+    specs._parsed.cache_clear()
+    serialization._spec_json.clear()
+    engine._script_engine.cache_clear()
+    db.session.remove()
+    db.engine.dispose()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert task_names(ticket) == ["department_handle"]
+    ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已办结"}, s.handler)
+    ticket = do(ticket, "return_review", {"review_decision": "accept"}, s.agent)
+    ticket = do(ticket, "reply", {"reply": "已为您办结"}, s.agent)
+    ticket = do(ticket, "callback", {"satisfaction": "satisfied"}, s.agent)
+    assert ticket.status == "archived"
+
+
+def _files_with(old: str, new: str) -> dict[str, str]:
+    files = specs.bundled_files()
+    assert old in files["ticket.bpmn"]
+    files["ticket.bpmn"] = files["ticket.bpmn"].replace(old, new)
+    return files
+
+
+def test_running_tickets_keep_their_version_and_new_ones_take_the_latest(app):
+    s = staff()
+    old = engine.start_ticket(COMPLAINT, s.agent)
+    specs.publish("ticket", _files_with('<bpmn:userTask id="callback" name="回访">',
+                                        '<bpmn:userTask id="callback" name="电话回访">'), note="改名")
+    db.session.commit()
+    new = engine.start_ticket(COMPLAINT, s.agent)
+    versions = dict(db.session.execute(select(ProcessInstance.ticket_id, ProcessInstance.version_id)).all())
+    assert versions[old.id] != versions[new.id]
+    assert db.session.scalar(select(func.max(ProcessVersion.version))) == 2
+    old = handled_round(old, s)
+    new = handled_round(new, s)
+    assert [t.title for t in tasks(old)] == ["回访"]
+    assert [t.title for t in tasks(new)] == ["电话回访"]
+
+
+def test_publishing_the_same_files_twice_makes_no_new_version(app):
+    first = specs.latest_version()
+    again = specs.publish("ticket", specs.bundled_files())
+    assert again.id == first.id
+
+
+def test_a_script_that_imports_os_is_stopped_and_no_ticket_is_written(app):
+    """A manager's diagram whose script tries `import os` never runs it: the step is refused."""
+    s = staff()
+    specs.publish("ticket", _files_with("redispatch_count = 0\n", "import os\nredispatch_count = 0\n"))
+    db.session.commit()
+    with pytest.raises(engine.StepRefused) as refused:
+        engine.start_ticket(COMPLAINT, s.agent)
+    assert "import" in refused.value.message
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
+
+
+def test_a_script_that_never_ends_is_stopped(app):
+    s = staff()
+    specs.publish("ticket", _files_with("redispatch_count = 0\n", "while True:\n    pass\nredispatch_count = 0\n"))
+    db.session.commit()
+    with pytest.raises(engine.StepRefused) as refused:
+        engine.start_ticket(COMPLAINT, s.agent)
+    assert "超过" in refused.value.message
+
+
+def _chain_with_entries():
+    s = staff()
+    ticket = engine.start_ticket(COMPLAINT, s.agent)
+    handled_round(ticket, s)
+    assert verify().ok and verify().checked == 6
+
+
+def test_editing_an_audit_entry_is_detected(app):
+    _chain_with_entries()
+    with db.engine.begin() as conn:
+        conn.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(summary="完成：签收（已篡改）"))
+    report = verify()
+    assert not report.ok and report.problems == ["第 3 条记录的内容与哈希不符（被修改）"]
+
+
+def test_deleting_an_audit_entry_is_detected(app):
+    _chain_with_entries()
+    with db.engine.begin() as conn:
+        conn.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
+    report = verify()
+    assert "第 2–2 条记录缺失（被删除）" in report.problems
+
+
+def test_cutting_the_tail_of_the_chain_is_detected_by_the_cli(app):
+    _chain_with_entries()
+    with db.engine.begin() as conn:
+        conn.execute(delete(AuditEntry).where(AuditEntry.seq == 6))
+    result = app.test_cli_runner().invoke(args=["audit-verify"])
+    assert result.exit_code == 1
+    assert "链尾应为第 6 条，实际为第 5 条" in result.output
+
+
+def test_the_cli_confirms_an_intact_chain(app):
+    _chain_with_entries()
+    result = app.test_cli_runner().invoke(args=["audit-verify"])
+    assert result.exit_code == 0 and "审计链完整：共校验 6 条记录" in result.output
+
+
+def test_audit_data_records_what_was_submitted(app):
+    s = staff()
+    ticket = engine.start_ticket(COMPLAINT, s.agent)
+    do(ticket, "dispatch", {"department_id": s.dept_id, "instructions": "请核查"}, s.agent)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.task_name == "dispatch"))
+    assert json.loads(entry.data_json) == {"department_id": s.dept_id, "instructions": "请核查"}
+    assert db.session.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1

@@ -1,0 +1,19 @@
+"""The periodic jobs, in one declarative list; `hotline worker` registers them with rq's cron."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Periodic:
+    func: str  # dotted path of the job
+    every_seconds: int
+    queue: str = "default"
+    timeout: int = 300
+
+
+def periodic_jobs(config) -> list[Periodic]:
+    return [
+        Periodic("worker.jobs.sweep_timers", config["TIMER_SWEEP_SECONDS"]),
+    ]

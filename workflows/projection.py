@@ -1,0 +1,102 @@
+"""Keep the ticket row and the open-task rows in step with a workflow, after every step.
+
+Inboxes and reports read these rows; nothing outside the engine deserializes a workflow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import OpenTask, ProcessInstance, Ticket
+from app.roles import AGENT, DEPT_HANDLER, parse_role
+from workflows.sla import parse_iso
+
+# What the ticket's status reads while a task of this name waits.
+STATUS_BY_TASK = {
+    "intake": "intake", "dispatch": "dispatching", "department_accept": "department",
+    "department_handle": "department", "extension_review": "extension", "return_review": "reviewing",
+    "reply": "replying", "callback": "callback", "escalation": "escalated",
+}
+# Agent tasks that go to a shared pool rather than to the agent who took the request.
+POOL_TASKS = {"callback"}
+TICKET_FIELDS = ("channel", "caller_phone", "caller_name", "category", "urgency", "subject", "content",
+                 "person_id", "department_id", "redispatch_count", "satisfaction", "reply")
+TICKET_TIMES = ("first_handling_due_at", "accept_due_at", "handle_due_at")
+TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition"}
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def task_property(task: Task, name: str) -> str | None:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}).get(name)
+
+
+def task_role(task: Task) -> str | None:
+    lane = getattr(task.task_spec, "lane", None)
+    return parse_role(lane) if lane else None
+
+
+def current_data(workflow: BpmnWorkflow, ready: list[Task]) -> dict:
+    if ready:
+        return ready[0].data
+    if workflow.last_task is not None:
+        return workflow.last_task.data
+    return workflow.data
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
+    times = [parse_iso(event.value) for event in workflow.waiting_events()
+             if event.event_type in TIMER_EVENTS and event.value]
+    return min(times) if times else None
+
+
+def _sync_ticket(ticket: Ticket, workflow: BpmnWorkflow, ready: list[Task], data: dict) -> None:
+    for name in TICKET_FIELDS:
+        if name in data and getattr(ticket, name) != data[name]:
+            setattr(ticket, name, data[name])
+    for name in TICKET_TIMES:
+        if data.get(name):
+            setattr(ticket, name, parse_iso(data[name]))
+    if ready:
+        ticket.status = STATUS_BY_TASK.get(ready[0].task_spec.bpmn_id, ticket.status)
+        ticket.current_step = "、".join(t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in ready)
+    elif workflow.completed and ticket.status != "cancelled":
+        ticket.status, ticket.current_step = "archived", None
+
+
+def _sync_open_tasks(ticket: Ticket, instance: ProcessInstance, ready: list[Task]) -> None:
+    wanted = {str(task.id): task for task in ready}
+    existing = set(db.session.scalars(select(OpenTask.id).where(OpenTask.instance_id == instance.id)))
+    gone = existing - set(wanted)
+    if gone:
+        db.session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+    for task_id, task in wanted.items():
+        if task_id in existing:
+            continue  # keep its claim and its creation time
+        role = task_role(task) or AGENT
+        due_var = task_property(task, "due")
+        due = task.data.get(due_var) if due_var else None
+        name = task.task_spec.bpmn_id
+        db.session.add(OpenTask(
+            id=task_id, instance_id=instance.id, ticket_id=ticket.id, task_name=name,
+            title=task.task_spec.bpmn_name or name, form=task_property(task, "form"), role=role,
+            department_id=ticket.department_id if role == DEPT_HANDLER else None,
+            assignee_id=ticket.owner_id if role == AGENT and name not in POOL_TASKS else None,
+            due_at=parse_iso(due) if due else None,
+        ))
+
+
+def project(ticket: Ticket, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    ready = ready_user_tasks(workflow)
+    _sync_ticket(ticket, workflow, ready, current_data(workflow, ready))
+    _sync_open_tasks(ticket, instance, ready)
+    instance.next_timer_at = None if workflow.completed else next_timer_at(workflow)
+    if workflow.completed and instance.status == "running":
+        instance.status = "completed"

@@ -1,0 +1,108 @@
+"""BPMN versions: parse a set of files, publish them as a version, and hand out parsed specs
+(parsed once per process and version, then cached)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import ProcessVersion
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+TICKET_PROCESS = "ticket"
+
+
+class DiagramError(Exception):
+    """A diagram that cannot be parsed or run; the message is Chinese and names the element."""
+
+
+@dataclass(frozen=True)
+class ParsedVersion:
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    forms: dict[str, dict]  # form name → JSON Schema
+
+
+def bundled_files() -> dict[str, str]:
+    """The shipped diagrams and their forms; a version keeps both, so forms change with it."""
+    files = {path.name: path.read_text(encoding="utf-8") for path in sorted(BUNDLED_DIR.glob("*.bpmn"))}
+    for path in sorted((BUNDLED_DIR / "forms").glob("*.json")):
+        files[f"forms/{path.name}"] = path.read_text(encoding="utf-8")
+    return files
+
+
+def content_hash(process_id: str, files: dict[str, str]) -> str:
+    canonical = json.dumps({"process": process_id, "files": files}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse(process_id: str, files: dict[str, str]) -> ParsedVersion:
+    parser = SpiffBpmnParser()
+    try:
+        for name, text in files.items():
+            if not name.endswith(".bpmn"):
+                continue
+            parser.add_bpmn_str(text.encode("utf-8"), filename=name)
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except Exception as exc:  # the parser raises many types; all mean "this diagram is unusable"
+        raise DiagramError(f"流程图无法解析：{exc}") from exc
+    forms = {}
+    for name, text in files.items():
+        if name.startswith("forms/") and name.endswith(".json"):
+            try:
+                forms[name[len("forms/"):-len(".json")]] = json.loads(text)
+            except ValueError as exc:
+                raise DiagramError(f"表单 {name} 不是有效的 JSON：{exc}") from exc
+    return ParsedVersion(spec, subprocess_specs, forms)
+
+
+@lru_cache(maxsize=32)
+def _parsed(version_id: int, process_id: str, files_json: str) -> ParsedVersion:
+    return parse(process_id, json.loads(files_json))
+
+
+def parsed_version(version: ProcessVersion) -> ParsedVersion:
+    return _parsed(version.id, version.process_id, version.files_json)
+
+
+def publish(process_id: str, files: dict[str, str], note: str | None = None,
+            published_by_id: int | None = None) -> ProcessVersion:
+    """Add a version (not committed): parse first, so a broken diagram is never published.
+    Publishing identical files again returns the existing version."""
+    digest = content_hash(process_id, files)
+    existing = db.session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
+    if existing is not None:
+        return existing
+    parse(process_id, files)
+    number = (db.session.scalar(select(func.max(ProcessVersion.version))
+                                .where(ProcessVersion.process_id == process_id)) or 0) + 1
+    version = ProcessVersion(process_id=process_id, version=number, content_hash=digest,
+                             files_json=json.dumps(files, ensure_ascii=False), note=note,
+                             published_by_id=published_by_id)
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def latest_version(process_id: str = TICKET_PROCESS) -> ProcessVersion:
+    """The newest published version; the diagrams shipped in bpmn/ are published on first use."""
+    query = select(ProcessVersion).where(ProcessVersion.process_id == process_id).order_by(
+        ProcessVersion.version.desc()).limit(1)
+    version = db.session.scalar(query)
+    if version is None:
+        try:
+            with db.session.begin_nested():  # two first tickets at once: one publishes, one re-reads
+                version = publish(process_id, bundled_files(), note="随程序发布的初始版本")
+        except IntegrityError:
+            version = db.session.scalar(query)
+    return version
