@@ -111,6 +111,10 @@ def _clean_state(request):
         db.session.remove()
         _empty_tables()
         get_redis().flushdb()
+        from workflows import serialization, specs
+
+        serialization.live.clear()  # ids restart with the emptied tables
+        specs._parsed.clear()
 
 
 @pytest.fixture

@@ -75,8 +75,8 @@ def test_a_restart_mid_loop_resumes_from_the_stored_state(app):
     ticket = engine.start_ticket(COMPLAINT, s.agent)
     ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
     ticket = do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
-    specs._parsed.cache_clear()
-    serialization._spec_json.clear()
+    specs._parsed.clear()
+    serialization.live.clear()
     engine._script_engine.cache_clear()
     db.session.remove()
     db.engine.dispose()
@@ -151,7 +151,8 @@ def test_editing_an_audit_entry_is_detected(app):
     with db.engine.begin() as conn:
         conn.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(summary="完成：签收（已篡改）"))
     report = verify()
-    assert not report.ok and report.problems == ["第 3 条记录的内容与哈希不符（被修改）"]
+    number = db.session.scalar(select(Ticket.number))
+    assert not report.ok and report.problems == [f"工单 {number}：第 3 条记录的内容与哈希不符（被修改）"]
 
 
 def test_deleting_an_audit_entry_is_detected(app):
@@ -159,7 +160,8 @@ def test_deleting_an_audit_entry_is_detected(app):
     with db.engine.begin() as conn:
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
     report = verify()
-    assert "第 2–2 条记录缺失（被删除）" in report.problems
+    number = db.session.scalar(select(Ticket.number))
+    assert report.problems == [f"工单 {number}：第 3 条记录的前序哈希不符（其前一条被修改或删除）"]
 
 
 def test_cutting_the_tail_of_the_chain_is_detected_by_the_cli(app):
@@ -168,7 +170,7 @@ def test_cutting_the_tail_of_the_chain_is_detected_by_the_cli(app):
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 6))
     result = app.test_cli_runner().invoke(args=["audit-verify"])
     assert result.exit_code == 1
-    assert "链尾应为第 6 条，实际为第 5 条" in result.output
+    assert "链尾与记录不符（末尾记录被删除或修改）" in result.output
 
 
 def test_the_cli_confirms_an_intact_chain(app):
@@ -183,4 +185,14 @@ def test_audit_data_records_what_was_submitted(app):
     do(ticket, "dispatch", {"department_id": s.dept_id, "instructions": "请核查"}, s.agent)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.task_name == "dispatch"))
     assert json.loads(entry.data_json) == {"department_id": s.dept_id, "instructions": "请核查"}
-    assert db.session.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
+    last = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert db.session.scalar(select(Ticket.audit_hash)) == last.hash
+    assert db.session.execute(text("SELECT count(*) FROM audit_head")).scalar() == 0  # no global lock taken
+
+
+def test_deleting_a_tickets_whole_trail_is_detected(app):
+    _chain_with_entries()
+    with db.engine.begin() as conn:
+        conn.execute(delete(AuditEntry))
+    number = db.session.scalar(select(Ticket.number))
+    assert verify().problems == [f"工单 {number}：全部审计记录缺失（被删除）"]

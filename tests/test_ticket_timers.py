@@ -27,7 +27,7 @@ def _sla_kinds(ticket) -> list[str]:
 
 def _task_count(ticket) -> int:
     instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.ticket_id == ticket.id))
-    workflow = serialization.load(instance.state, specs.parsed_version(instance.version), instance.serializer_version)
+    workflow = serialization.load(instance.state, specs.parsed_version(instance.version_id), instance.serializer_version)
     return len(workflow.get_tasks())
 
 
@@ -45,7 +45,7 @@ def test_a_complaint_dispatched_before_the_spring_festival_is_due_after_it(app):
     assert ticket.accept_due_at == local(2026, 2, 12, 15, 30)
     assert ticket.handle_due_at == local(2026, 2, 26, 10, 0)
     instance = db.session.scalar(select(ProcessInstance))
-    workflow = serialization.load(instance.state, specs.parsed_version(instance.version), instance.serializer_version)
+    workflow = serialization.load(instance.state, specs.parsed_version(instance.version_id), instance.serializer_version)
     data = projection_data(workflow)
     assert datetime.fromisoformat(data["handle_warning_at"]) == local(2026, 2, 25, 10, 0)
     assert datetime.fromisoformat(data["handle_major_at"]) == local(2026, 3, 4, 10, 0)

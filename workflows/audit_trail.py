@@ -1,5 +1,10 @@
 """The append-only, hash-chained audit trail (服务留痕): append within the caller's transaction,
-and verify the whole chain (`hotline audit-verify`)."""
+and verify every chain (`hotline audit-verify`).
+
+Each ticket has its own chain, headed by `ticket.audit_hash` — the ticket row is locked by every
+step already, so appending costs no extra lock and steps on different tickets never wait for
+each other. Entries about no ticket (administration, later) form one global chain headed by the
+AuditHead row, which is locked while appending."""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEntry, AuditHead
+from app.models import AuditEntry, AuditHead, Ticket
 from app.models.types import utcnow
 
 GENESIS = "0" * 64
@@ -33,7 +39,7 @@ class Actor:
 
 def _canonical(entry: AuditEntry) -> str:
     return json.dumps(
-        [entry.seq, entry.occurred_at.isoformat(), entry.ticket_id, entry.user_id, entry.username, entry.role,
+        [entry.occurred_at.isoformat(), entry.ticket_id, entry.user_id, entry.username, entry.role,
          entry.ip, entry.action, entry.task_name, entry.summary, entry.data_json],
         ensure_ascii=False, separators=(",", ":"),
     )
@@ -43,8 +49,7 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256((entry.prev_hash + _canonical(entry)).encode()).hexdigest()
 
 
-def _head() -> AuditHead:
-    # FOR UPDATE serialises appenders on PostgreSQL until they commit; SQLite has one writer anyway.
+def _global_head() -> AuditHead:
     head = db.session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
@@ -53,20 +58,23 @@ def _head() -> AuditHead:
     return head
 
 
-def append(actor: Actor, action: str, *, ticket_id: int | None = None, task_name: str | None = None,
+def append(actor: Actor, action: str, *, ticket: Ticket | None = None, task_name: str | None = None,
            summary: str | None = None, data: dict | None = None, at: datetime | None = None) -> AuditEntry:
-    """Add one entry to the chain, in the caller's transaction (it commits with the step)."""
-    head = _head()
-    moment = at or utcnow()
+    """Add one entry to its chain, in the caller's transaction (it commits with the step).
+    For a ticket, the caller holds the ticket's lock (every engine step does)."""
+    head = None if ticket is not None else _global_head()
     entry = AuditEntry(
-        seq=head.seq + 1, occurred_at=moment, ticket_id=ticket_id, user_id=actor.user_id,
+        occurred_at=at or utcnow(), ticket_id=ticket.id if ticket else None, user_id=actor.user_id,
         username=actor.username, role=actor.role, ip=actor.ip, action=action, task_name=task_name,
         summary=summary, data_json=json.dumps(data, ensure_ascii=False, sort_keys=True, default=str) if data else None,
-        prev_hash=head.hash,
+        prev_hash=(ticket.audit_hash or GENESIS) if ticket is not None else head.hash,
     )
     entry.hash = entry_hash(entry)
     db.session.add(entry)
-    head.seq, head.hash = entry.seq, entry.hash
+    if ticket is not None:
+        ticket.audit_hash = entry.hash
+    else:
+        head.seq, head.hash = head.seq + 1, entry.hash
     return entry
 
 
@@ -77,26 +85,36 @@ class ChainReport:
     problems: list[str]
 
 
-def verify(batch: int = 5000) -> ChainReport:
-    """Walk the chain from the first entry; report every broken link in Chinese."""
+def _walk(entries: list[AuditEntry], expected_head: str | None, label: str, problems: list[str]) -> None:
+    previous = GENESIS
+    for entry in entries:
+        if entry.prev_hash != previous:
+            problems.append(f"{label}：第 {entry.seq} 条记录的前序哈希不符（其前一条被修改或删除）")
+        if entry_hash(entry) != entry.hash:
+            problems.append(f"{label}：第 {entry.seq} 条记录的内容与哈希不符（被修改）")
+        previous = entry.hash
+    if (expected_head or GENESIS) != previous:
+        problems.append(f"{label}：链尾与记录不符（末尾记录被删除或修改）")
+
+
+def verify() -> ChainReport:
+    """Walk every chain from its first entry; report every broken link in Chinese."""
     problems: list[str] = []
-    previous_hash, expected_seq, checked = GENESIS, 1, 0
-    last_seq = 0
-    while True:
-        rows = db.session.scalars(select(AuditEntry).where(AuditEntry.seq >= expected_seq)
-                                  .order_by(AuditEntry.seq).limit(batch)).all()
-        if not rows:
-            break
-        for entry in rows:
-            if entry.seq != expected_seq:
-                problems.append(f"第 {expected_seq}–{entry.seq - 1} 条记录缺失（被删除）")
-            if entry.prev_hash != previous_hash:
-                problems.append(f"第 {entry.seq} 条记录的前序哈希不符（前一条被修改或删除）")
-            if entry_hash(entry) != entry.hash:
-                problems.append(f"第 {entry.seq} 条记录的内容与哈希不符（被修改）")
-            previous_hash, expected_seq, last_seq = entry.hash, entry.seq + 1, entry.seq
-            checked += 1
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != last_seq or head.hash != previous_hash):
-        problems.append(f"链尾应为第 {head.seq} 条，实际为第 {last_seq} 条（末尾记录被删除或修改）")
+    checked = 0
+    heads = dict(db.session.execute(select(Ticket.id, Ticket.audit_hash)).all())
+    numbers = dict(db.session.execute(select(Ticket.id, Ticket.number)).all())
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.ticket_id, AuditEntry.seq)).all()
+    seen: set[int | None] = set()
+    for ticket_id, group in groupby(entries, key=lambda e: e.ticket_id):
+        chain = list(group)
+        checked += len(chain)
+        seen.add(ticket_id)
+        if ticket_id is None:
+            head = db.session.get(AuditHead, 1)
+            _walk(chain, head.hash if head else None, "系统记录", problems)
+        else:
+            _walk(chain, heads.get(ticket_id), f"工单 {numbers.get(ticket_id, ticket_id)}", problems)
+    for ticket_id, head in heads.items():
+        if head and ticket_id not in seen:
+            problems.append(f"工单 {numbers[ticket_id]}：全部审计记录缺失（被删除）")
     return ChainReport(ok=not problems, checked=checked, problems=problems)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from uuid import UUID
 
 from flask import current_app
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -74,6 +75,7 @@ class Step:
     instance: ProcessInstance
     workflow: BpmnWorkflow
     parsed: specs.ParsedVersion
+    ready_before: set[str] | None = None  # the open-task rows when the step began
     fired: list[Task] = field(default_factory=list)
 
     def run_engine(self) -> None:
@@ -81,11 +83,20 @@ class Step:
             if task.task_spec.bpmn_id in SLA_EVENTS:
                 self.fired.append(task)
 
+        if _timer_due(self.workflow):
+            self.workflow.refresh_timers()
         self.workflow.do_engine_steps(did_complete_task=did_complete)
-        # do_engine_steps refreshes timers only at its end: a timer due now needs one more pass.
-        self.workflow.refresh_timers()
-        self.workflow.do_engine_steps(did_complete_task=did_complete)
+        # do_engine_steps refreshes timers only at its end: a timer that became due meanwhile
+        # (a deadline re-armed in the past) has turned READY and needs one more pass.
+        if any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
+            self.workflow.do_engine_steps(did_complete_task=did_complete)
         _prune_finished_rounds(self.workflow)
+
+
+def _timer_due(workflow: BpmnWorkflow) -> bool:
+    now = clock.now()
+    return any(event.event_type in projection.TIMER_EVENTS and event.value and parse_iso(event.value) <= now
+               for event in workflow.waiting_events())
 
 
 def _prune_finished_rounds(workflow: BpmnWorkflow) -> None:
@@ -108,7 +119,8 @@ def _initial_data(now_iso: str) -> dict:
 def _save(step: Step, actor: Actor) -> None:
     """Project, audit the timer events that fired, store the state — still inside the transaction."""
     before_dept = step.ticket.department_id
-    projection.project(step.ticket, step.instance, step.workflow)
+    with db.session.no_autoflush:  # one flush at commit instead of one before every query
+        projection.project(step.ticket, step.instance, step.workflow, step.ready_before)
     if step.ticket.department_id != before_dept:
         # A new round went to another department: re-point its open department tasks.
         for row in db.session.scalars(select(OpenTask).where(OpenTask.instance_id == step.instance.id,
@@ -132,7 +144,7 @@ def _record_sla_event(step: Step, task: Task) -> None:
     state = SLA_STATE_OF[kind]
     if SLA_SEVERITY[kind] >= SLA_SEVERITY.get(_kind_of(step.ticket.sla_state), 0):
         step.ticket.sla_state = state
-    audit_trail.append(Actor.system("timer"), "timer.fire", ticket_id=step.ticket.id, task_name=kind,
+    audit_trail.append(Actor.system("timer"), "timer.fire", ticket=step.ticket, task_name=kind,
                        summary=f"时限：{SLA_EVENTS[kind]}", data={"due_at": due}, at=clock.now())
 
 
@@ -144,23 +156,42 @@ class _Busy(Exception):
     """Another transaction holds the instance (the sweep skips it rather than wait)."""
 
 
+def _cache_key(instance: ProcessInstance) -> tuple:
+    return (instance.lock_version, instance.updated_at)
+
+
+def _commit_and_keep(step: Step) -> None:
+    """Commit, then keep the live workflow for this instance's next step in this process."""
+    db.session.flush()
+    key = _cache_key(step.instance)
+    instance_id = step.instance.id
+    db.session.commit()
+    serialization.live.put(instance_id, key, step.workflow)
+
+
 @contextmanager
 def _locked_step(ticket_id: int, skip_locked: bool = False) -> Iterator[Step]:
     """Load a ticket's instance under a row lock, run the body, commit; any clash rolls back."""
     try:
         begin_step()
-        instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
-                                     .with_for_update(of=ProcessInstance, skip_locked=skip_locked))
+        row = db.session.execute(
+            select(ProcessInstance, Ticket).join(Ticket, Ticket.id == ProcessInstance.ticket_id)
+            .where(ProcessInstance.ticket_id == ticket_id)
+            .with_for_update(of=ProcessInstance, skip_locked=skip_locked)).first()
+        instance, ticket = row if row is not None else (None, None)
         if instance is None:
             if skip_locked and db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.ticket_id == ticket_id)):
                 raise _Busy()
             raise StepRefused("工单不存在")
-        parsed = specs.parsed_version(instance.version)
-        workflow = serialization.load(instance.state, parsed, instance.serializer_version)
-        workflow.script_engine = script_engine()
-        step = Step(db.session.get(Ticket, ticket_id), instance, workflow, parsed)
+        parsed = specs.parsed_version(instance.version_id)
+        workflow = serialization.live.take(instance.id, _cache_key(instance))
+        if workflow is None:
+            workflow = serialization.load(instance.state, parsed, instance.serializer_version)
+            workflow.script_engine = script_engine()
+        step = Step(ticket, instance, workflow, parsed,
+                    ready_before={str(t.id) for t in projection.ready_user_tasks(workflow)})
         yield step
-        db.session.commit()
+        _commit_and_keep(step)
     except (StaleDataError, IntegrityError, OperationalError) as exc:
         db.session.rollback()
         raise StepConflict("该工单刚刚已被他人处理，本次操作未生效，请刷新后查看最新状态。") from exc
@@ -170,6 +201,13 @@ def _locked_step(ticket_id: int, skip_locked: bool = False) -> Iterator[Step]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _ready_user_task(step: Step, task_id: str) -> Task | None:
+    if task_id not in (step.ready_before or set()):
+        return None
+    task = step.workflow.get_task_from_id(UUID(task_id))
+    return task if task is not None and task.state == TaskState.READY and task.task_spec.manual else None
 
 
 def _validated(parsed: specs.ParsedVersion, task: Task, data: dict) -> dict:
@@ -198,20 +236,20 @@ def start_ticket(intake: dict, actor: Actor) -> Ticket:
     """Record a request (受理): a new ticket, its process instance, and the intake step done."""
     try:
         begin_step()
-        ticket = _start(intake, actor)
-        db.session.commit()
+        step = _start(intake, actor)
+        _commit_and_keep(step)
     except WorkflowException as exc:
         db.session.rollback()
         raise StepRefused(f"流程执行出错，工单未创建：{exc}") from exc
     except BaseException:
         db.session.rollback()
         raise
-    return ticket
+    return step.ticket
 
 
-def _start(intake: dict, actor: Actor) -> Ticket:
+def _start(intake: dict, actor: Actor) -> Step:
     version = specs.latest_version()
-    parsed = specs.parsed_version(version)
+    parsed = specs.parsed_version(version.id)
     now = clock.now()
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
     for task in workflow.get_tasks(state=TaskState.READY):
@@ -230,21 +268,21 @@ def _start(intake: dict, actor: Actor) -> Ticket:
                                serializer_version=serialization.SERIALIZER_VERSION, state=b"", created_at=now)
     db.session.add(instance)
     db.session.flush()
-    step = Step(ticket, instance, workflow, parsed)
+    step = Step(ticket, instance, workflow, parsed, ready_before=set())
     ready[0].set_data(**data)
     ready[0].run()
     step.run_engine()
     ticket.first_handled_at = now if data.get("answered_on_spot") else None
-    audit_trail.append(actor, "ticket.intake", ticket_id=ticket.id, task_name="intake",
+    audit_trail.append(actor, "ticket.intake", ticket=ticket, task_name="intake",
                        summary=f"受理工单 {ticket.number}", data=data, at=now)
     _save(step, actor)
-    return ticket
+    return step
 
 
 def complete_task(ticket_id: int, task_id: str, data: dict, actor: Actor, *, user=None) -> Ticket:
     """Complete one user task with validated form data, as `actor` in one of their roles."""
     with _locked_step(ticket_id) as step:
-        task = next((t for t in projection.ready_user_tasks(step.workflow) if str(t.id) == task_id), None)
+        task = _ready_user_task(step, task_id)
         if task is None:
             raise StepConflict("该任务已被他人处理或已不存在，请刷新后查看最新状态。")
         role = projection.task_role(task)
@@ -265,7 +303,7 @@ def complete_task(ticket_id: int, task_id: str, data: dict, actor: Actor, *, use
             step.ticket.first_handled_at = clock.now()
         if name == "department_handle" and values.get("handle_action") == "return":
             step.ticket.sla_state = "ok"
-        audit_trail.append(actor, "task.complete", ticket_id=ticket_id, task_name=name,
+        audit_trail.append(actor, "task.complete", ticket=step.ticket, task_name=name,
                            summary=f"完成：{task.task_spec.bpmn_name or name}", data=values, at=clock.now())
         _save(step, actor)
         return step.ticket
@@ -290,7 +328,7 @@ def deliver_message(ticket_id: int, name: str, payload: dict, message_id: str, a
                                         outcome=outcome, received_at=clock.now()))
         if outcome == "delivered":
             step.run_engine()
-        audit_trail.append(actor, "message.deliver", ticket_id=ticket_id, task_name=name,
+        audit_trail.append(actor, "message.deliver", ticket=step.ticket, task_name=name,
                            summary=f"收到消息 {name}（{'已处理' if outcome == 'delivered' else '流程当前不等待此消息'}）",
                            data={"message_id": message_id, **payload}, at=clock.now())
         _save(step, actor)
@@ -308,7 +346,7 @@ def cancel_ticket(ticket_id: int, reason: str, actor: Actor) -> Ticket:
         step.instance.status = "cancelled"
         step.ticket.status, step.ticket.current_step = "cancelled", None
         db.session.execute(delete(OpenTask).where(OpenTask.instance_id == step.instance.id))
-        audit_trail.append(actor, "ticket.cancel", ticket_id=ticket_id, summary="撤销工单",
+        audit_trail.append(actor, "ticket.cancel", ticket=step.ticket, summary="撤销工单",
                            data={"reason": reason}, at=clock.now())
         step.instance.next_timer_at = None
         step.instance.state = serialization.dump(step.workflow)

@@ -71,9 +71,12 @@ def _sync_ticket(ticket: Ticket, workflow: BpmnWorkflow, ready: list[Task], data
         ticket.status, ticket.current_step = "archived", None
 
 
-def _sync_open_tasks(ticket: Ticket, instance: ProcessInstance, ready: list[Task]) -> None:
+def _sync_open_tasks(ticket: Ticket, instance: ProcessInstance, ready: list[Task], before: set[str] | None) -> None:
+    """`before`: the ready task ids when the step began — they are exactly the instance's open-task
+    rows (this function put them there), so no query is needed to know what changed."""
     wanted = {str(task.id): task for task in ready}
-    existing = set(db.session.scalars(select(OpenTask.id).where(OpenTask.instance_id == instance.id)))
+    existing = before if before is not None else set(
+        db.session.scalars(select(OpenTask.id).where(OpenTask.instance_id == instance.id)))
     gone = existing - set(wanted)
     if gone:
         db.session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
@@ -93,10 +96,10 @@ def _sync_open_tasks(ticket: Ticket, instance: ProcessInstance, ready: list[Task
         ))
 
 
-def project(ticket: Ticket, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+def project(ticket: Ticket, instance: ProcessInstance, workflow: BpmnWorkflow, before: set[str] | None = None) -> None:
     ready = ready_user_tasks(workflow)
     _sync_ticket(ticket, workflow, ready, current_data(workflow, ready))
-    _sync_open_tasks(ticket, instance, ready)
+    _sync_open_tasks(ticket, instance, ready, before)
     instance.next_timer_at = None if workflow.completed else next_timer_at(workflow)
     if workflow.completed and instance.status == "running":
         instance.status = "completed"

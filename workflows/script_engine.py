@@ -14,15 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safe_builtins,
-    safer_getattr,
-    safer_getattr_raise,
-)
+from RestrictedPython import Guards, RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -50,16 +42,12 @@ class ScriptTimeout(Exception):
 class _Policy(RestrictingNodeTransformer):
     """RestrictedPython's policy plus: no imports, classes or forbidden builtins; except/finally re-check the clock."""
 
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> ast.AST:
-        self.error(node, "Import statements are not allowed.")
+    def _refuse(self, node: ast.stmt) -> ast.AST:
+        self.error(node, f"{type(node).__name__} statements are not allowed.")
         return node
 
-    visit_ImportFrom = visit_Import
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        # Classes could define __exit__ and swallow ScriptTimeout; scripts have no need for them.
-        self.error(node, "ClassDef statements are not allowed.")
-        return node
+    # Classes could define __exit__ and swallow ScriptTimeout; scripts have no need for them.
+    visit_Import = visit_ImportFrom = visit_ClassDef = _refuse
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id in FORBIDDEN_NAMES:
@@ -70,23 +58,32 @@ class _Policy(RestrictingNodeTransformer):
     # raised inside the tracer) would run on unbounded; every handler and finally block first calls the guard.
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         node = super().visit_ExceptHandler(node)
-        node.body.insert(0, _guard_call(node))
+        node.body.insert(0, _guard_stmt(node, call=True))
+        return node
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        # CPython 3.11 emits no 'line' event for a loop that jumps to itself (`while True: pass`); loading a name first
+        # gives every iteration a backward jump the tracer sees, for the price of LOAD_GLOBAL + POP_TOP.
+        node = super().visit_While(node)
+        node.body.insert(0, _guard_stmt(node, call=False))
         return node
 
     def visit_Try(self, node: ast.Try) -> ast.AST:
         node = super().visit_Try(node)
         if node.finalbody:
-            node.finalbody.insert(0, _guard_call(node.finalbody[0]))
+            node.finalbody.insert(0, _guard_stmt(node.finalbody[0], call=True))
         return node
 
 
-def _guard_call(where: ast.AST) -> ast.stmt:
-    call = ast.Expr(ast.Call(ast.Name(GUARD_NAME, ast.Load()), [], []))
-    return ast.fix_missing_locations(ast.copy_location(call, where))
+def _guard_stmt(where: ast.AST, call: bool) -> ast.stmt:
+    """`_script_guard_()` (call) or a bare `_script_guard_` load, placed at `where`'s line."""
+    name = ast.Name(GUARD_NAME, ast.Load())
+    statement = ast.Expr(ast.Call(name, [], []) if call else name)
+    return ast.fix_missing_locations(ast.copy_location(statement, where))
 
 
 _TRANSLATIONS: list[tuple[str, str]] = [
-    (r"Import statements are not allowed\.|\"\*\" imports", "脚本不允许使用 import 语句"),
+    (r"Import(From)? statements", "脚本不允许使用 import 语句"),
     (r'"(?P<n>\w+)" is an invalid attribute name because it starts with "_"', "脚本不允许访问以下划线开头的属性 {n}"),
     (r'"(?P<n>\w+)" is an invalid variable name because it starts with "_"', "脚本不允许使用以下划线开头的名称 {n}"),
     (r'"(?P<n>\w+)" is a restricted name', "脚本不允许访问属性 {n}"),
@@ -181,25 +178,22 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
 
 def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     """The getattr() builtin scripts see: names are checked at run time, as the compiler cannot see them."""
-    if not isinstance(name, str) or name.startswith("_") or name in INSPECT_ATTRIBUTES:
-        raise ScriptRefused(f"脚本不允许访问以下划线开头的属性 {name}", [f"getattr(..., {name!r})"])
-    return safer_getattr(obj, name, *default) if default else safer_getattr_raise(obj, name)
+    if isinstance(name, str) and (name.startswith("_") or name in INSPECT_ATTRIBUTES):
+        kind = "以下划线开头的属性" if name.startswith("_") else "属性"
+        raise ScriptRefused(f"脚本不允许访问{kind} {name}", [f"getattr(..., {name!r})"])
+    return Guards.safer_getattr(obj, name, *default) if default else Guards.safer_getattr_raise(obj, name)
 
 
+# Builtins plus the hooks RestrictedPython's compiled code calls (_getattr_, _write_, ...); shared, never mutated.
 _BUILTINS: dict[str, Any] = {
-    **safe_builtins,
+    **Guards.safe_builtins,
     **{f.__name__: f for f in (len, min, max, sum, sorted, abs, round, any, all, enumerate, range, zip,
                                dict, list, set, tuple, str, int, float, bool, isinstance)},
-    "getattr": _guarded_getattr,
-    "_getattr_": safer_getattr,
-    "_getitem_": operator.getitem,
-    "_getiter_": iter,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": full_write_guard,
+    "getattr": _guarded_getattr, "_getattr_": Guards.safer_getattr, "_getitem_": operator.getitem, "_getiter_": iter,
+    "_iter_unpack_sequence_": Guards.guarded_iter_unpack_sequence, "_unpack_sequence_": Guards.guarded_unpack_sequence,
+    "_write_": Guards.full_write_guard,  # item assignment on plain dicts/lists only
     "_inplacevar_": lambda op, target, value: _INPLACE[op](target, value),
-    "_print_": PrintCollector,
-    "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
+    "_print_": PrintCollector, "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
@@ -66,13 +65,16 @@ def parse(process_id: str, files: dict[str, str]) -> ParsedVersion:
     return ParsedVersion(spec, subprocess_specs, forms)
 
 
-@lru_cache(maxsize=32)
-def _parsed(version_id: int, process_id: str, files_json: str) -> ParsedVersion:
-    return parse(process_id, json.loads(files_json))
+_parsed: dict[int, ParsedVersion] = {}
 
 
-def parsed_version(version: ProcessVersion) -> ParsedVersion:
-    return _parsed(version.id, version.process_id, version.files_json)
+def parsed_version(version_id: int) -> ParsedVersion:
+    """The parsed diagrams of a version; the files are read and parsed once per process."""
+    parsed = _parsed.get(version_id)
+    if parsed is None:
+        version = db.session.get(ProcessVersion, version_id)
+        parsed = _parsed[version_id] = parse(version.process_id, json.loads(version.files_json))
+    return parsed
 
 
 def publish(process_id: str, files: dict[str, str], note: str | None = None,

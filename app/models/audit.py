@@ -12,10 +12,14 @@ from app.models.types import UTCDateTime, utcnow
 
 
 class AuditEntry(db.Model):
-    """One step of someone's work. `hash` = sha256(prev_hash + the entry's canonical content), so
-    editing or deleting any row breaks the chain that `hotline audit-verify` walks."""
+    """One step of someone's work. `hash` = sha256(prev_hash + the entry's canonical content).
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    Each ticket's entries form their own chain whose newest hash is kept on the ticket row (which
+    every step locks anyway); entries about no ticket form one global chain headed by AuditHead.
+    Editing or deleting any row breaks a chain that `hotline audit-verify` walks, and no global
+    lock serialises the steps of different tickets."""
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
@@ -31,7 +35,7 @@ class AuditEntry(db.Model):
 
 
 class AuditHead(db.Model):
-    """The newest link of the chain; its row lock serialises appends, and it reveals a cut tail."""
+    """The newest link of the global chain (entries about no ticket); reveals a cut tail."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)

@@ -76,6 +76,7 @@ class Ticket(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    audit_hash: Mapped[str | None] = mapped_column(String(64))  # newest link of this ticket's audit chain
 
     department: Mapped[Department | None] = relationship()
     owner: Mapped[User | None] = relationship()

@@ -44,7 +44,7 @@ class ProcessInstance(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    version: Mapped[ProcessVersion] = relationship()  # loaded only when a version is not yet parsed
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -1,0 +1,209 @@
+"""Benchmark: N tickets through the whole closed loop, engine alone vs. the full stack.
+
+    .venv/bin/python bench/ticket_loop.py [--tickets N] [--processes P]
+
+Engine alone: the same BPMN and restricted script engine, in memory, no database. Full stack:
+the platform's engine API on DATABASE_URL (SQLite in a temp folder when unset) — persistence
+of the compressed state, the ticket row, the open-task projection and the hash-chained audit
+trail, one transaction per step. Both run in P processes side by side in one run. The last
+line printed is one JSON object with the figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+INTAKE = {"channel": "phone", "category": "complaint", "urgency": "normal", "subject": "住院报销迟迟未到账",
+          "content": "三月住院的报销款至今未到账，请核查。", "caller_phone": "13800000001", "answered_on_spot": False}
+STEPS = [
+    ("dispatch", "agent", None),
+    ("department_accept", "dept_handler", {"accept_decision": "accept"}),
+    ("department_handle", "dept_handler", {"handle_action": "return", "result": "已核实，款项已补发"}),
+    ("return_review", "agent", {"review_decision": "accept"}),
+    ("reply", "agent", {"reply": "您的报销款已补发，请查收。"}),
+    ("callback", "agent", {"satisfaction": "satisfied"}),
+]
+
+
+def engine_only(count: int, queue) -> None:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from workflows import clock, specs
+    from workflows.script_engine import make_script_engine
+    from workflows.sla import SlaPolicy, iso, script_helpers
+
+    parsed = specs.parse("ticket", specs.bundled_files())
+    script_engine = make_script_engine(helpers=script_helpers(SlaPolicy()))
+    started = time.perf_counter()
+    for _ in range(count):
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.set_data(intake_at=iso(clock.now()), first_handling_days=1, max_callback_attempts=3,
+                          escalate_after_redispatches=3)
+        workflow.do_engine_steps()
+        for name, data in [("intake", INTAKE)] + [(n, d or {"department_id": 1}) for n, _r, d in STEPS]:
+            task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == name)
+            task.set_data(**data)
+            task.run()
+            workflow.do_engine_steps()
+        assert workflow.completed
+    queue.put(("engine", count, time.perf_counter() - started, []))
+
+
+def full_stack(count: int, worker_no: int, queue) -> None:
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Department, OpenTask, User
+    from config import config_from_env
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    app = create_app(config_from_env())
+    latencies: list[float] = []
+    with app.app_context():
+        dept = db.session.scalar(select(Department).where(Department.code == "BENCH"))
+        agent = db.session.scalar(select(User).where(User.username == "bench_agent"))
+        handler = db.session.scalar(select(User).where(User.username == "bench_handler"))
+        dept_id = dept.id
+        actors = {"agent": Actor(agent.id, agent.username, "agent"),
+                  "dept_handler": Actor(handler.id, handler.username, "dept_handler")}
+        started = time.perf_counter()
+        for _ in range(count):
+            t0 = time.perf_counter()
+            ticket = engine.start_ticket(INTAKE, actors["agent"])
+            latencies.append(time.perf_counter() - t0)
+            ticket_id = ticket.id
+            for name, role, data in STEPS:
+                task_id = db.session.scalar(select(OpenTask.id).where(OpenTask.ticket_id == ticket_id,
+                                                                      OpenTask.task_name == name))
+                t0 = time.perf_counter()
+                engine.complete_task(ticket_id, task_id, data or {"department_id": dept_id}, actors[role])
+                latencies.append(time.perf_counter() - t0)
+            db.session.remove()
+        elapsed = time.perf_counter() - started
+    queue.put(("full", count, elapsed, latencies))
+
+
+def prepare_database() -> dict:
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from app.auth.passwords import hash_password
+    from app.extensions import db
+    from app.models import Department, ProcessInstance, User
+    from app.setup import apply_migrations
+    from config import config_from_env
+
+    app = create_app(config_from_env())
+    with app.app_context():
+        apply_migrations()
+        if db.session.scalar(select(Department).where(Department.code == "BENCH")) is None:
+            dept = Department(code="BENCH", name="压测部门", kind="section", active=True, sort_order=0)
+            db.session.add(dept)
+            for name, role, depts in (("bench_agent", "agent", []), ("bench_handler", "dept_handler", [dept])):
+                user = User(username=name, display_name=name, password_hash=hash_password("Bench12393"), active=True,
+                            must_change_password=False, failed_login_count=0, session_version=1)
+                user.set_roles([role])
+                user.departments = depts
+                db.session.add(user)
+            db.session.commit()
+        from workflows import specs
+
+        specs.latest_version()
+        db.session.commit()
+        return {"dialect": db.engine.dialect.name,
+                "instances_before": db.session.scalar(select(func.count(ProcessInstance.id)))}
+
+
+def state_sizes() -> dict:
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import ProcessInstance
+    from config import config_from_env
+
+    app = create_app(config_from_env())
+    with app.app_context():
+        avg = db.session.scalar(select(func.avg(func.length(ProcessInstance.state))))
+        return {"state_bytes_per_ticket": round(float(avg or 0))}
+
+
+def _guarded(target, *args) -> None:
+    """A child's failure must reach the parent instead of leaving it waiting on the queue."""
+    queue = args[-1]
+    try:
+        target(*args)
+    except BaseException as exc:
+        queue.put(("error", 0, 0.0, repr(exc)))
+        raise
+
+
+def run(kind: str, total: int, processes: int) -> tuple[float, list[float]]:
+    queue = mp.get_context("fork").Queue()
+    share = [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
+    ctx = mp.get_context("fork")
+    target = engine_only if kind == "engine" else full_stack
+    procs = [ctx.Process(target=_guarded, args=(target, n, queue) if kind == "engine" else (target, n, i, queue))
+             for i, n in enumerate(share)]
+    started = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=3600) for _ in procs]
+    failures = [r[3] for r in results if r[0] == "error"]
+    if failures:
+        raise SystemExit(f"{kind} benchmark failed: {failures}")
+    for proc in procs:
+        proc.join()
+    wall = time.perf_counter() - started
+    latencies = [x for r in results for x in r[3]]
+    return sum(r[1] for r in results) / wall, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=400)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL"):
+        folder = tempfile.mkdtemp(prefix="hotline-bench-")
+        os.environ["HOTLINE_INSTANCE_PATH"] = folder
+    os.environ.setdefault("HOTLINE_ENV", "development")
+    os.environ["HOTLINE_SEED_DEMO_DATA"] = "0"
+    info = prepare_database()
+    engine_rate, _ = run("engine", args.tickets, args.processes)
+    full_rate, latencies = run("full", args.tickets, args.processes)
+    latencies.sort()
+    q = statistics.quantiles([x * 1000 for x in latencies], n=100)
+    figures = {
+        "database": info["dialect"],
+        "tickets": args.tickets,
+        "processes": args.processes,
+        "steps_per_lifecycle": len(STEPS) + 1,
+        "engine_lifecycles_per_s": round(engine_rate, 1),
+        "full_lifecycles_per_s": round(full_rate, 1),
+        "ratio": round(full_rate / engine_rate, 3),
+        "step_p50_ms": round(q[49], 2),
+        "step_p95_ms": round(q[94], 2),
+        **state_sizes(),
+    }
+    print(f"engine alone : {figures['engine_lifecycles_per_s']} lifecycles/s")
+    print(f"full stack   : {figures['full_lifecycles_per_s']} lifecycles/s on {info['dialect']}")
+    print(f"step latency : p50 {figures['step_p50_ms']} ms, p95 {figures['step_p95_ms']} ms")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
