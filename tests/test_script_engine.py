@@ -241,10 +241,11 @@ def test_bpmn_workflow_with_import_fails_with_chinese_message():
 
 
 def test_bpmn_script_timeout_reports_the_script_line():
-    """A runaway script task fails with the Chinese timeout message and Spiff still points at the looping line."""
+    """A runaway script task fails with the Chinese timeout message and Spiff still points into the loop
+    (the `while` line or its body, whichever was executing when time ran out)."""
     with pytest.raises(WorkflowTaskException, match="脚本运行超过 1 秒，已被终止") as caught:
         run_workflow("category = '投诉'\nwhile True:\n    pass")
-    assert caught.value.line_number == 2
+    assert caught.value.line_number in (2, 3)
 
 
 def test_bpmn_condition_refusal_and_timeout_keep_their_message():
