@@ -121,3 +121,27 @@ def test_returning_on_time_clears_the_pending_timers(app):
     with clock.frozen_at(local(2026, 3, 20, 10, 0)):
         assert sweep_due_timers()["fired"] == 0
     assert _sla_kinds(ticket) == []
+
+
+def test_the_worker_schedule_sweeps_due_timers_through_rq(app):
+    """Every worker process offers the periodic sweep, but Redis lets only one enqueue per interval;
+    an rq worker then runs it and the overdue ticket gets its SLA event."""
+    from rq import Queue, SimpleWorker
+
+    from app.redis_client import get_redis
+    from worker.schedule import periodic_jobs
+    from worker.scheduler import enqueue_due
+
+    s = staff()
+    with clock.frozen_at(local(2026, 2, 13, 16, 0)):
+        ticket = engine_start(s)
+    connection = get_redis()
+    jobs = periodic_jobs(app.config)
+    assert enqueue_due(connection, jobs) == ["worker.jobs.sweep_timers"]
+    assert enqueue_due(connection, jobs) == []  # a second worker within the same interval
+    queue = Queue("default", connection=connection)
+    assert queue.count == 1
+    with clock.frozen_at(local(2026, 2, 14, 16, 1)):
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    assert queue.count == 0
+    assert _sla_kinds(ticket) == ["dispatch_overdue"]
