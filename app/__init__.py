@@ -88,9 +88,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.inbox import bp as inbox_bp
     from app.main import bp as main_bp
+    from app.tickets import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(tickets_bp, url_prefix="/tickets")

@@ -16,10 +16,11 @@ def register_commands(app: Flask) -> None:
 @with_appcontext
 def upgrade_db() -> None:
     """Apply every pending migration (same as `hotline db upgrade`)."""
-    from app.setup import apply_migrations
+    from app.setup import apply_migrations, publish_shipped_processes
 
     apply_migrations()
-    click.echo("数据库已是最新结构。")
+    publish_shipped_processes()
+    click.echo("数据库已是最新结构，随程序发布的流程已就绪。")
 
 
 @click.command("audit-verify")

@@ -20,6 +20,8 @@ class NavItem:
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("inbox.index", "待办收件箱", "tasks.work", "工单", "我的待办、待认领任务与本部门工单，按时限排序"),
+    NavItem("tickets.new", "受理来电", "tickets.intake", "工单", "记录市民诉求，当场答复或派单（快捷键 N）"),
     NavItem("admin.users", "用户管理", "admin.users", "系统管理", "新建、编辑、停用用户，分配角色、部门与技能"),
     NavItem("admin.import_users", "批量导入用户", "admin.users", "系统管理", "从 Excel 表格导入用户，逐行校验"),
     NavItem("admin.departments", "部门管理", "admin.org", "系统管理", "承办部门的层级：中心、科室、区县分局"),

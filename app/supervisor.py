@@ -51,7 +51,7 @@ class Supervisor:
 
     def run(self) -> None:
         from app.demo import demo_logins, seed_demo_data
-        from app.setup import apply_migrations
+        from app.setup import apply_migrations, publish_shipped_processes
 
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -63,6 +63,7 @@ class Supervisor:
                 click.echo(f"内置 Redis 已启动：{redis_url}")
             with self.app.app_context():
                 apply_migrations()
+                publish_shipped_processes()
                 click.echo("数据库结构已更新到最新版本。")
                 seeded = self.app.config["SEED_DEMO_DATA"] and seed_demo_data()
             env = self._child_env(redis_url)

@@ -228,3 +228,22 @@ def test_a_ticket_redispatched_fifty_times_still_runs_and_its_state_stays_small(
     assert ticket.status == "archived"
     assert sizes[-1] < 60_000, sizes[-1]  # compressed bytes after 50 rounds
     assert verify().ok
+
+
+def test_an_intake_that_does_not_say_answered_on_the_spot_goes_to_dispatch(app):
+    s = staff()
+    data = {k: v for k, v in COMPLAINT.items() if k != "answered_on_spot"}
+    ticket = engine.start_ticket(data, s.agent)
+    assert task_names(ticket) == ["dispatch"]
+
+
+def test_an_empty_handling_form_asks_only_for_the_choice(app):
+    """A conditional rule must not fire for a choice not made: an empty submission asks for
+    办理操作 alone, not for the extension's fields too."""
+    s = staff()
+    ticket = engine.start_ticket(COMPLAINT, s.agent)
+    ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
+    ticket = do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
+    with pytest.raises(engine.StepRefused) as refused:
+        do(ticket, "department_handle", {}, s.handler)
+    assert refused.value.errors == {"handle_action": "办理操作为必填项"}

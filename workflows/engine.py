@@ -111,7 +111,8 @@ def _prune_finished_rounds(workflow: BpmnWorkflow) -> None:
 
 def _initial_data(now_iso: str) -> dict:
     pol = policy()
-    return {"intake_at": now_iso, "first_handling_days": pol.first_handling_days,
+    # answered_on_spot defaults to "no": an intake form may leave it out, the gateway still decides.
+    return {"intake_at": now_iso, "answered_on_spot": False, "first_handling_days": pol.first_handling_days,
             "max_callback_attempts": pol.max_callback_attempts,
             "escalate_after_redispatches": pol.escalate_after_redispatches}
 

@@ -108,3 +108,17 @@ def latest_version(process_id: str = TICKET_PROCESS) -> ProcessVersion:
         except IntegrityError:
             version = db.session.scalar(query)
     return version
+
+
+def form_of(parsed: ParsedVersion, task_name: str) -> str | None:
+    """The form a user task of this version names (its `form` property), if any."""
+    for spec in (parsed.spec, *parsed.subprocess_specs.values()):
+        task_spec = spec.task_specs.get(task_name)
+        if task_spec is not None:
+            return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("form")
+    return None
+
+
+def publish_bundled() -> ProcessVersion:
+    """Publish the diagrams shipped in bpmn/ unless exactly these files are already a version."""
+    return publish(TICKET_PROCESS, bundled_files(), note="随程序发布的版本")

@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, str] = {
     "admin.org": "管理部门与班组",
     "admin.system": "查看系统运行状态",
     "audit.logins": "查看登录日志",
+    "tasks.work": "办理待办任务（收件箱）",
     "tickets.intake": "受理工单",
     "tickets.view_all": "查看全部工单",
     "tickets.view_department": "查看本部门工单",
@@ -34,12 +35,12 @@ PERMISSIONS: dict[str, str] = {
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    AGENT: frozenset({"tickets.intake", "tickets.view_all", "tickets.callback"}),
+    AGENT: frozenset({"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback"}),
     TEAM_LEAD: frozenset(
-        {"tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view"}
+        {"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view"}
     ),
     QA: frozenset({"tickets.view_all", "qa.sample"}),
-    DEPT_HANDLER: frozenset({"tickets.view_department", "tickets.handle_department"}),
+    DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department"}),
     MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system"}),
     AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins"}),
     ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins"}),

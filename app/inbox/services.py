@@ -1,0 +1,127 @@
+"""Inbox queries, served from the open-task projection (never from workflow state).
+
+Every query goes through the department scope, so a department handler sees only the tasks of
+their own department (and the units below it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import Select, func, select, update
+
+from app.auth.scope import visible_department_ids
+from app.extensions import db
+from app.models import OpenTask, Ticket, User
+from app.models.types import utcnow
+from app.roles import DEPT_HANDLER
+from app.timefmt import display_zone
+
+VIEWS = {"mine": "我的待办", "pool": "待认领", "department": "本部门"}
+NEAR_DEADLINE = timedelta(hours=24)
+
+
+@dataclass
+class Filters:
+    category: str = ""
+    step: str = ""
+    channel: str = ""
+    overdue: bool = False
+    due_today: bool = False
+
+
+def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
+    local = now.astimezone(display_zone())
+    start = datetime.combine(local.date(), time.min, tzinfo=display_zone())
+    return start, start + timedelta(days=1)
+
+
+def _view_query(user: User, view: str) -> Select:
+    query = select(OpenTask, Ticket).join(Ticket, Ticket.id == OpenTask.ticket_id)
+    if view == "mine":
+        return query.where(OpenTask.assignee_id == user.id)
+    if view == "pool":
+        roles = [r for r in user.roles if r != DEPT_HANDLER]
+        return query.where(OpenTask.assignee_id.is_(None), OpenTask.role.in_(roles or ["-"]))
+    # department: the handler's own departments only, whatever else the user may see
+    departments = visible_department_ids(user) if user.has_role(DEPT_HANDLER) else set()
+    if departments is None:
+        departments = {d.id for d in user.departments}
+    return query.where(OpenTask.role == DEPT_HANDLER, OpenTask.department_id.in_(departments or {-1}))
+
+
+def _filtered(query: Select, filters: Filters, now: datetime) -> Select:
+    if filters.category:
+        query = query.where(Ticket.category == filters.category)
+    if filters.step:
+        query = query.where(OpenTask.task_name == filters.step)
+    if filters.channel:
+        query = query.where(Ticket.channel == filters.channel)
+    if filters.overdue:
+        query = query.where(OpenTask.due_at < now)
+    if filters.due_today:
+        start, end = _today_bounds(now)
+        query = query.where(OpenTask.due_at >= start, OpenTask.due_at < end)
+    return query
+
+
+def views_for(user: User) -> list[str]:
+    views = []
+    if any(r != DEPT_HANDLER for r in user.roles):
+        views += ["mine", "pool"]
+    if user.has_role(DEPT_HANDLER):
+        views.append("department")
+    return views
+
+
+def counts(user: User, now: datetime) -> dict[str, int]:
+    """Open tasks per view, and the overdue / due-today counts of each."""
+    result = {}
+    start, end = _today_bounds(now)
+    for view in views_for(user):
+        base = _view_query(user, view).with_only_columns(
+            func.count(), func.count().filter(OpenTask.due_at < now),
+            func.count().filter(OpenTask.due_at >= start, OpenTask.due_at < end))
+        total, overdue, today = db.session.execute(base).one()
+        result[view], result[f"{view}_overdue"], result[f"{view}_today"] = total, overdue, today
+    return result
+
+
+def page(user: User, view: str, filters: Filters, number: int, per_page: int = 25):
+    now = utcnow()
+    query = _filtered(_view_query(user, view), filters, now).order_by(
+        OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    rows = db.session.execute(query.limit(per_page).offset((max(number, 1) - 1) * per_page)).all()
+    return rows, total
+
+
+def claim(user: User, task_id: str) -> bool:
+    """Take an unclaimed task of one's own role; False when someone was faster."""
+    task = db.session.get(OpenTask, task_id)
+    if task is None or not user.has_role(task.role):
+        return False
+    claimed = db.session.execute(
+        update(OpenTask).where(OpenTask.id == task_id, OpenTask.assignee_id.is_(None)).values(assignee_id=user.id)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def release(user: User, task_id: str) -> bool:
+    released = db.session.execute(
+        update(OpenTask).where(OpenTask.id == task_id, OpenTask.assignee_id == user.id).values(assignee_id=None)
+    ).rowcount
+    db.session.commit()
+    return released == 1
+
+
+def urgency_class(due_at: datetime | None, now: datetime) -> str:
+    if due_at is None:
+        return ""
+    if due_at < now:
+        return "overdue"
+    return "near" if due_at - now < NEAR_DEADLINE else ""
+
+
+

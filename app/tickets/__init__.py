@@ -1,0 +1,7 @@
+"""Tickets: intake (受理), the ticket page with its timeline, and the task forms."""
+
+from flask import Blueprint
+
+bp = Blueprint("tickets", __name__)
+
+from app.tickets import routes  # noqa: E402,F401
