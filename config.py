@@ -80,6 +80,7 @@ class Config:
     PASSWORD_MIN_LENGTH = _env_int("HOTLINE_PASSWORD_MIN_LENGTH", 8)
 
     MAX_CONTENT_LENGTH = _env_int("HOTLINE_MAX_UPLOAD_MB", 20) * 1024 * 1024
+    ATTACHMENT_MAX_BYTES = _env_int("HOTLINE_ATTACHMENT_MAX_MB", 10) * 1024 * 1024
     # How many proxies stand in front of the app (gunicorn behind nginx: 1) — for client IPs.
     PROXY_COUNT = _env_int("HOTLINE_PROXY_COUNT", 0)
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)

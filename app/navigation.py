@@ -22,6 +22,8 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("inbox.index", "待办收件箱", "tasks.work", "工单", "我的待办、待认领任务与本部门工单，按时限排序"),
     NavItem("tickets.new", "受理来电", "tickets.intake", "工单", "记录市民诉求，当场答复或派单（快捷键 N）"),
+    NavItem("tickets.search_view", "工单查询", "tickets.view_all", "工单", "按单号、电话、姓名、内容、日期查询并导出"),
+    NavItem("tickets.search_view", "本部门工单", "tickets.view_department", "工单", "查询本部门的全部工单"),
     NavItem("admin.users", "用户管理", "admin.users", "系统管理", "新建、编辑、停用用户，分配角色、部门与技能"),
     NavItem("admin.import_users", "批量导入用户", "admin.users", "系统管理", "从 Excel 表格导入用户，逐行校验"),
     NavItem("admin.departments", "部门管理", "admin.org", "系统管理", "承办部门的层级：中心、科室、区县分局"),
@@ -30,11 +32,17 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("admin.roles", "角色与权限", "admin.users", "系统管理", "每个角色拥有的权限一览"),
     NavItem("admin.status", "系统状态", "admin.system", "系统管理", "数据库、Redis、后台任务队列是否正常"),
     NavItem("audit.logins", "登录日志", "audit.logins", "审计监督", "每一次登录、失败与锁定的记录"),
+    NavItem("audit.chain", "审计链校验", "audit.trail", "审计监督", "校验全部工单留痕是否被篡改或删除"),
 )
 
 
 def items_for(user) -> list[NavItem]:
-    return [item for item in NAV_ITEMS if can(user, item.permission)]
+    items, seen = [], set()
+    for item in NAV_ITEMS:  # one entry per screen, even when two roles open it
+        if item.endpoint not in seen and can(user, item.permission):
+            items.append(item)
+            seen.add(item.endpoint)
+    return items
 
 
 def grouped_items_for(user) -> dict[str, list[NavItem]]:

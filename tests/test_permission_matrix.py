@@ -49,8 +49,16 @@ def world(app):
                                   "subject": "咨询报销比例", "content": "门诊报销比例是多少？"},
                                  Actor(target.id, "target", "agent"))
     [task] = tasks_of(ticket.id)
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.tickets import attachments
+
+    attachment = attachments.add(ticket, target, FileStorage(io.BytesIO(b"%PDF-1.4 notice"), filename="回执.pdf"),
+                                 Actor(target.id, "target", "agent"))
     return {"dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
-            "ticket_id": ticket.id, "task_id": task}
+            "ticket_id": ticket.id, "task_id": task, "attachment_id": attachment.id}
 
 
 def tasks_of(ticket_id):

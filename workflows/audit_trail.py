@@ -118,3 +118,11 @@ def verify() -> ChainReport:
         if head and ticket_id not in seen:
             problems.append(f"工单 {numbers[ticket_id]}：全部审计记录缺失（被删除）")
     return ChainReport(ok=not problems, checked=checked, problems=problems)
+
+
+def verify_ticket(ticket: Ticket) -> ChainReport:
+    """Check one ticket's chain (the auditor's view of that ticket)."""
+    problems: list[str] = []
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.ticket_id == ticket.id).order_by(AuditEntry.seq)).all()
+    _walk(list(entries), ticket.audit_hash, f"工单 {ticket.number}", problems)
+    return ChainReport(ok=not problems, checked=len(entries), problems=problems)

@@ -3,7 +3,7 @@ the ticket row, the open-task rows and the audit entries commit together or not 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -352,6 +352,17 @@ def cancel_ticket(ticket_id: int, reason: str, actor: Actor) -> Ticket:
         step.instance.next_timer_at = None
         step.instance.state = serialization.dump(step.workflow)
         step.instance.updated_at = clock.now()
+        return step.ticket
+
+
+def annotate(ticket_id: int, actor: Actor, action: str, summary: str, data: dict,
+             apply: Callable[[Ticket], None]) -> Ticket:
+    """Add something to a ticket that is not a workflow step (a note, an attachment, a 督办):
+    under the same lock as a step, so the ticket's audit chain stays a single line."""
+    with _locked_step(ticket_id) as step:
+        apply(step.ticket)
+        audit_trail.append(actor, action, ticket=step.ticket, summary=summary, data=data, at=clock.now())
+        step.ticket.updated_at = clock.now()
         return step.ticket
 
 

@@ -58,3 +58,20 @@ def release(task_id: str):
     if services.release(current_user, task_id):
         flash("已释放，任务回到待认领队列。", "info")
     return redirect(request.referrer or url_for("inbox.index"))
+
+
+@bp.route("/tasks/<task_id>/assign", methods=["GET", "POST"])
+@permission_required("tickets.supervise")
+def assign(task_id: str):
+    from app.extensions import db
+    from app.models import OpenTask
+
+    task = db.session.get(OpenTask, task_id) or abort(404)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        problem = services.reassign(task_id, request.form.get("user_id", type=int))
+        flash(problem or "已改派。", "danger" if problem else "success")
+        return redirect(url_for("tickets.show", ticket_id=task.ticket_id))
+    return render_template("inbox/assign.html", task=task, candidates=services.candidates(task), confirm=form)

@@ -125,3 +125,25 @@ def urgency_class(due_at: datetime | None, now: datetime) -> str:
 
 
 
+
+
+def candidates(task: OpenTask) -> list[User]:
+    """Who may take this task: active users with its role (and its department, for department tasks)."""
+    from app.auth.scope import may_see_department
+    from app.models import UserRole
+
+    users = db.session.scalars(select(User).where(User.active.is_(True), User.id.in_(
+        select(UserRole.user_id).where(UserRole.role == task.role))).order_by(User.username)).all()
+    return [u for u in users if task.department_id is None or may_see_department(u, task.department_id)]
+
+
+def reassign(task_id: str, user_id: int | None) -> str | None:
+    """A team lead gives a task to someone (or back to the pool); returns a Chinese problem or None."""
+    task = db.session.get(OpenTask, task_id)
+    if task is None:
+        return "任务已完成或不存在"
+    if user_id is not None and user_id not in {u.id for u in candidates(task)}:
+        return "该用户没有办理此任务的角色或部门"
+    task.assignee_id = user_id
+    db.session.commit()
+    return None

@@ -3,11 +3,11 @@
 from app.models.audit import AuditEntry, AuditHead
 from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, user_department
 from app.models.security import LoginEvent
-from app.models.tickets import SlaEvent, Ticket, TicketSequence
+from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessInstance, ProcessVersion
 
 __all__ = [
-    "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask", "ProcessInstance",
-    "ProcessVersion", "Skill", "SlaEvent", "Team", "Ticket", "TicketSequence", "User", "UserRole", "UserSkill",
+    "Attachment", "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask", "ProcessInstance",
+    "ProcessVersion", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote", "TicketSequence", "User", "UserRole", "UserSkill",
     "user_department",
 ]

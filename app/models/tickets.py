@@ -108,3 +108,38 @@ class SlaEvent(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+NOTE_KINDS: dict[str, str] = {"note": "内部备注", "supervision": "督办"}
+
+
+class TicketNote(db.Model):
+    """An internal note on a ticket (never shown to the citizen), or a team lead's 督办 instruction."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="note")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return NOTE_KINDS.get(self.kind, self.kind)
+
+
+class Attachment(db.Model):
+    """A file on a ticket, stored outside the web root under the hash of its content."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    filename: Mapped[str] = mapped_column(String(255))  # as the user named it, shown and offered on download
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()

@@ -70,6 +70,8 @@ class OpenTask(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    assignee = relationship("User")
+
 
 class DeliveredMessage(db.Model):
     """Receipt of a message delivered to an instance: the same message id twice changes nothing."""

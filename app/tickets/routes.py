@@ -47,11 +47,16 @@ def new():
 @bp.route("/<int:ticket_id>")
 @permission_required("tickets.view_all", "tickets.view_department")
 def show(ticket_id: int):
+    from app.admin.forms import ConfirmForm
+    from app.tickets.routes_extra import notes_and_files
+
     ticket = services.visible_ticket(current_user, ticket_id)
     tasks = services.open_tasks(ticket)
+    notes, files = notes_and_files(ticket.id)
     return render_template("tickets/show.html", ticket=ticket, tasks=tasks,
                            workable={t.id for t in tasks if services.may_work(current_user, t)},
-                           timeline=services.timeline(ticket), sla_events=services.sla_events(ticket))
+                           timeline=services.timeline(ticket), sla_events=services.sla_events(ticket),
+                           notes=notes, files=files, confirm=ConfirmForm())
 
 
 @bp.route("/<int:ticket_id>/tasks/<task_id>", methods=["GET", "POST"])
