@@ -16,8 +16,17 @@ from app.timefmt import local_time
 _OPEN_WHILE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "static"}
 
 
+def _filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} 字节"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["filesize"] = _filesize
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
 
     @app.context_processor

@@ -171,3 +171,40 @@ def test_an_agent_cannot_open_a_departments_inbox(app, live_server, browser, hot
     agent = _user(browser, live_server, "agent1")
     response = agent.goto(f"{live_server}/inbox/?view=department")
     assert response.status == 403
+
+
+def test_notes_attachments_search_export_and_the_auditors_trace(app, live_server, browser, hotline, tmp_path):
+    """A team lead supervises, a handler attaches the settlement, an agent finds and exports the
+    ticket, and the auditor reads its trace — all in the browser."""
+    factories.user("lead1", ["team_lead"], display_name="赵敏")
+    factories.user("auditor1", ["auditor"], display_name="周敏")
+    agent = _user(browser, live_server, "agent1")
+    number = _intake_by_keyboard(agent, "医保卡丢失补办")
+
+    lead = _user(browser, live_server, "lead1")
+    lead.goto(f"{live_server}/tickets/1")
+    lead.fill("#notes textarea", "请今日内联系市民")
+    lead.get_by_role("button", name="督办").click()
+    assert "督办意见已记录" in lead.inner_text(".alert-success")
+
+    handler = _user(browser, live_server, "handler_dy")
+    handler.goto(f"{live_server}/tickets/1")
+    receipt = tmp_path / "补办回执.pdf"
+    receipt.write_bytes(b"%PDF-1.4 receipt")
+    handler.set_input_files("#attachments input[type=file]", str(receipt))
+    handler.get_by_role("button", name="上传").click()
+    assert "补办回执.pdf" in handler.inner_text("#attachments")
+    screenshot(handler, "workspace-10-ticket-notes-attachments")
+
+    agent.goto(f"{live_server}/tickets/search?keyword=丢失")
+    assert number in agent.inner_text("#search-results")
+    screenshot(agent, "workspace-11-search")
+    with agent.expect_download() as download:
+        agent.get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+    auditor = _user(browser, live_server, "auditor1")
+    auditor.goto(f"{live_server}/audit/tickets/1")
+    assert "审计链完整" in auditor.inner_text("#chain-result")
+    assert "督办" in auditor.inner_text("table.trace") and "上传附件" in auditor.inner_text("table.trace")
+    screenshot(auditor, "workspace-12-auditor-trace")

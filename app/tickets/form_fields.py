@@ -70,6 +70,12 @@ def fields(schema: dict, values: dict, errors: dict[str, str]) -> list[Field]:
     return result
 
 
+# Labels for data that comes from no form: notes, attachments, messages, timers.
+COMMON_LABELS = {"text": "内容", "filename": "文件名", "sha256": "校验值（SHA-256）", "size": "大小（字节）",
+                 "reason": "原因", "due_at": "时限", "message_id": "消息编号", "satisfaction": "满意度",
+                 "source": "来源"}
+
+
 def labelled(schema: dict, data: dict) -> list[tuple[str, str]]:
     """A step's data as (Chinese label, readable value) pairs, for timelines."""
     props = schema.get("properties", {}) if schema else {}
@@ -86,5 +92,5 @@ def labelled(schema: dict, data: dict) -> list[tuple[str, str]]:
 
             dept = db.session.get(Department, value)
             text = dept.name if dept else value
-        rows.append((prop.get("title", name), str(text)))
+        rows.append((prop.get("title", COMMON_LABELS.get(name, name)), str(text)))
     return rows
