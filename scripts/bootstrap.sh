@@ -38,3 +38,25 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# Browser assets (bpmn-js for the ticket's process diagram): build them into app/static/vendor/ when the bundle
+# is missing or package-lock.json changed since the last build.
+asset_stamp="app/static/vendor/.built-$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f app/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js ] || [ ! -f "$asset_stamp" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "正在安装 Node.js 与 npm（构建流程图查看器需要）…" >&2
+    { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } \
+      >/dev/null 2>&1 || true
+  fi
+  if ! command -v npm >/dev/null; then
+    # The platform runs without them; the ticket page then says that the diagram viewer is not installed.
+    echo "未找到 npm：跳过前端资源构建，工单页将无法显示流程图" >&2
+  else
+    echo "正在构建前端资源（bpmn-js）…" >&2
+    if ! scripts/build_assets.sh >.venv/build-assets.log 2>&1; then
+      cat .venv/build-assets.log >&2; echo "前端资源构建失败（见上）" >&2; exit 1
+    fi
+    rm -f app/static/vendor/.built-*
+    touch "$asset_stamp"
+  fi
+fi

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("tickets", __name__)
 
-from app.tickets import routes, routes_extra  # noqa: E402,F401
+from app.tickets import routes, routes_diagram, routes_extra  # noqa: E402,F401

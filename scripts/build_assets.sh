@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the npm packages pinned in package-lock.json and copy the prebuilt browser bundles that the
+# pages use into app/static/vendor/ (gitignored): everything is served from /static, never from a CDN.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+if ! command -v npm >/dev/null; then
+  echo "需要 Node.js 与 npm 来构建前端资源（bpmn-js）" >&2; exit 1
+fi
+npm ci --no-audit --no-fund --loglevel=error
+
+# The navigated viewer (pan and zoom, no editing) needs only its bundle and the two style sheets;
+# bpmn-font serves the modeler's palette and is left out.
+src=node_modules/bpmn-js/dist
+dest=app/static/vendor/bpmn-js
+rm -rf "$dest"
+mkdir -p "$dest"
+cp "$src/bpmn-navigated-viewer.production.min.js" "$src/assets/diagram-js.css" "$src/assets/bpmn-js.css" "$dest/"
+cp node_modules/bpmn-js/LICENSE "$dest/LICENSE"
+echo "bpmn-js $(node -p 'require("./node_modules/bpmn-js/package.json").version') → $dest" >&2
