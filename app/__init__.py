@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.inbox import bp as inbox_bp
     from app.main import bp as main_bp
+    from app.processes import bp as processes_bp
     from app.tickets import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
@@ -98,3 +99,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(tickets_bp, url_prefix="/tickets")
+    app.register_blueprint(processes_bp, url_prefix="/processes")

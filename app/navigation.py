@@ -24,6 +24,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets.new", "受理来电", "tickets.intake", "工单", "记录市民诉求，当场答复或派单（快捷键 N）"),
     NavItem("tickets.search_view", "工单查询", "tickets.view_all", "工单", "按单号、电话、姓名、内容、日期查询并导出"),
     NavItem("tickets.search_view", "本部门工单", "tickets.view_department", "工单", "查询本部门的全部工单"),
+    NavItem("processes.index", "业务流程", "process.edit", "流程管理", "编辑工单闭环流程图、校验、发布与回滚版本"),
     NavItem("admin.users", "用户管理", "admin.users", "系统管理", "新建、编辑、停用用户，分配角色、部门与技能"),
     NavItem("admin.import_users", "批量导入用户", "admin.users", "系统管理", "从 Excel 表格导入用户，逐行校验"),
     NavItem("admin.departments", "部门管理", "admin.org", "系统管理", "承办部门的层级：中心、科室、区县分局"),

@@ -10,12 +10,14 @@ if ! command -v npm >/dev/null; then
 fi
 npm ci --no-audit --no-fund --loglevel=error
 
-# The navigated viewer (pan and zoom, no editing) needs only its bundle and the two style sheets;
-# bpmn-font serves the modeler's palette and is left out.
+# The navigated viewer (ticket pages, version pages, diff) and the modeler (the managers' editor) with the
+# style sheets they need; bpmn-font draws the modeler's palette and context pad icons.
 src=node_modules/bpmn-js/dist
 dest=app/static/vendor/bpmn-js
 rm -rf "$dest"
-mkdir -p "$dest"
-cp "$src/bpmn-navigated-viewer.production.min.js" "$src/assets/diagram-js.css" "$src/assets/bpmn-js.css" "$dest/"
+mkdir -p "$dest/bpmn-font/css"
+cp "$src/bpmn-navigated-viewer.production.min.js" "$src/bpmn-modeler.production.min.js" \
+   "$src/assets/diagram-js.css" "$src/assets/bpmn-js.css" "$dest/"
+cp "$src/assets/bpmn-font/css/bpmn-embedded.css" "$dest/bpmn-font/css/"
 cp node_modules/bpmn-js/LICENSE "$dest/LICENSE"
 echo "bpmn-js $(node -p 'require("./node_modules/bpmn-js/package.json").version') → $dest" >&2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -77,20 +77,24 @@ def parsed_version(version_id: int) -> ParsedVersion:
     return parsed
 
 
+def _latest_query(process_id: str):
+    return select(ProcessVersion).where(ProcessVersion.process_id == process_id).order_by(
+        ProcessVersion.version.desc()).limit(1)
+
+
 def publish(process_id: str, files: dict[str, str], note: str | None = None,
-            published_by_id: int | None = None) -> ProcessVersion:
+            published_by_id: int | None = None, restored_from: int | None = None) -> ProcessVersion:
     """Add a version (not committed): parse first, so a broken diagram is never published.
-    Publishing identical files again returns the existing version."""
+    Publishing exactly the files of the newest version again changes nothing and returns it;
+    the same files as an older version make a new version (that is how a roll-back works)."""
     digest = content_hash(process_id, files)
-    existing = db.session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
-    if existing is not None:
-        return existing
+    latest = db.session.scalar(_latest_query(process_id))
+    if latest is not None and latest.content_hash == digest:
+        return latest
     parse(process_id, files)
-    number = (db.session.scalar(select(func.max(ProcessVersion.version))
-                                .where(ProcessVersion.process_id == process_id)) or 0) + 1
-    version = ProcessVersion(process_id=process_id, version=number, content_hash=digest,
-                             files_json=json.dumps(files, ensure_ascii=False), note=note,
-                             published_by_id=published_by_id)
+    version = ProcessVersion(process_id=process_id, version=(latest.version if latest else 0) + 1,
+                             content_hash=digest, files_json=json.dumps(files, ensure_ascii=False), note=note,
+                             published_by_id=published_by_id, restored_from=restored_from)
     db.session.add(version)
     db.session.flush()
     return version
@@ -98,8 +102,7 @@ def publish(process_id: str, files: dict[str, str], note: str | None = None,
 
 def latest_version(process_id: str = TICKET_PROCESS) -> ProcessVersion:
     """The newest published version; the diagrams shipped in bpmn/ are published on first use."""
-    query = select(ProcessVersion).where(ProcessVersion.process_id == process_id).order_by(
-        ProcessVersion.version.desc()).limit(1)
+    query = _latest_query(process_id)
     version = db.session.scalar(query)
     if version is None:
         try:
@@ -120,5 +123,9 @@ def form_of(parsed: ParsedVersion, task_name: str) -> str | None:
 
 
 def publish_bundled() -> ProcessVersion:
-    """Publish the diagrams shipped in bpmn/ unless exactly these files are already a version."""
-    return publish(TICKET_PROCESS, bundled_files(), note="随程序发布的版本")
+    """Publish the diagrams shipped in bpmn/ unless exactly these files are already a version
+    (a manager's later versions stay the newest until the shipped files themselves change)."""
+    files = bundled_files()
+    existing = db.session.scalar(select(ProcessVersion).where(
+        ProcessVersion.content_hash == content_hash(TICKET_PROCESS, files)).order_by(ProcessVersion.version).limit(1))
+    return existing or publish(TICKET_PROCESS, files, note="随程序发布的版本")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 
 from app.auth.scope import visible_department_ids
 from app.extensions import db
@@ -36,33 +36,35 @@ def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _view_query(user: User, view: str) -> Select:
-    query = select(OpenTask, Ticket).join(Ticket, Ticket.id == OpenTask.ticket_id)
+def _view_conditions(user: User, view: str) -> list:
+    """Which open tasks a view holds; conditions on open_task alone, so counts need no join."""
     if view == "mine":
-        return query.where(OpenTask.assignee_id == user.id)
+        return [OpenTask.assignee_id == user.id]
     if view == "pool":
         roles = [r for r in user.roles if r != DEPT_HANDLER]
-        return query.where(OpenTask.assignee_id.is_(None), OpenTask.role.in_(roles or ["-"]))
+        return [OpenTask.assignee_id.is_(None), OpenTask.role.in_(roles or ["-"])]
     # department: the handler's own departments only, whatever else the user may see
     departments = visible_department_ids(user) if user.has_role(DEPT_HANDLER) else set()
     if departments is None:
         departments = {d.id for d in user.departments}
-    return query.where(OpenTask.role == DEPT_HANDLER, OpenTask.department_id.in_(departments or {-1}))
+    return [OpenTask.role == DEPT_HANDLER, OpenTask.department_id.in_(departments or {-1})]
 
 
-def _filtered(query: Select, filters: Filters, now: datetime) -> Select:
+def _filter_conditions(filters: Filters, now: datetime) -> tuple[list, list]:
+    """(conditions on open_task, conditions on ticket): the ticket is joined only when filtered on."""
+    tasks, tickets = [], []
     if filters.category:
-        query = query.where(Ticket.category == filters.category)
+        tickets.append(Ticket.category == filters.category)
     if filters.step:
-        query = query.where(OpenTask.task_name == filters.step)
+        tasks.append(OpenTask.task_name == filters.step)
     if filters.channel:
-        query = query.where(Ticket.channel == filters.channel)
+        tickets.append(Ticket.channel == filters.channel)
     if filters.overdue:
-        query = query.where(OpenTask.due_at < now)
+        tasks.append(OpenTask.due_at < now)
     if filters.due_today:
         start, end = _today_bounds(now)
-        query = query.where(OpenTask.due_at >= start, OpenTask.due_at < end)
-    return query
+        tasks += [OpenTask.due_at >= start, OpenTask.due_at < end]
+    return tasks, tickets
 
 
 def views_for(user: User) -> list[str]:
@@ -79,9 +81,9 @@ def counts(user: User, now: datetime) -> dict[str, int]:
     result = {}
     start, end = _today_bounds(now)
     for view in views_for(user):
-        base = _view_query(user, view).with_only_columns(
-            func.count(), func.count().filter(OpenTask.due_at < now),
-            func.count().filter(OpenTask.due_at >= start, OpenTask.due_at < end))
+        base = select(func.count(), func.count().filter(OpenTask.due_at < now),
+                      func.count().filter(OpenTask.due_at >= start, OpenTask.due_at < end)
+                      ).where(*_view_conditions(user, view))
         total, overdue, today = db.session.execute(base).one()
         result[view], result[f"{view}_overdue"], result[f"{view}_today"] = total, overdue, today
     return result
@@ -89,10 +91,17 @@ def counts(user: User, now: datetime) -> dict[str, int]:
 
 def page(user: User, view: str, filters: Filters, number: int, per_page: int = 25):
     now = utcnow()
-    query = _filtered(_view_query(user, view), filters, now).order_by(
-        OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    rows = db.session.execute(query.limit(per_page).offset((max(number, 1) - 1) * per_page)).all()
+    task_conditions, ticket_conditions = _filter_conditions(filters, now)
+    where = [*_view_conditions(user, view), *task_conditions, *ticket_conditions]
+    counted = select(func.count()).select_from(OpenTask)
+    if ticket_conditions:
+        counted = counted.join(Ticket, Ticket.id == OpenTask.ticket_id)
+    total = db.session.scalar(counted.where(*where))
+    # NULLS LAST is PostgreSQL's order for an ascending index, so the indexes below serve it without a sort.
+    rows = db.session.execute(
+        select(OpenTask, Ticket).join(Ticket, Ticket.id == OpenTask.ticket_id).where(*where)
+        .order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.created_at)
+        .limit(per_page).offset((max(number, 1) - 1) * per_page)).all()
     return rows, total
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,11 +20,15 @@ class ProcessVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique: rolling back publishes an older version's files again as a new version.
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
     files_json: Mapped[str] = mapped_column(Text)  # {"ticket.bpmn": "<xml…>", …}
     note: Mapped[str | None] = mapped_column(String(255))
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    restored_from: Mapped[int | None] = mapped_column(Integer)  # the version number a roll-back re-published
+
+    published_by = relationship("User")
 
 
 class ProcessInstance(db.Model):
@@ -54,8 +58,12 @@ class OpenTask(db.Model):
     so inboxes are plain indexed queries and never deserialize a workflow."""
 
     __table_args__ = (
-        Index("ix_open_task_role_department_due", "role", "department_id", "due_at"),
-        Index("ix_open_task_assignee_due", "assignee_id", "due_at"),
+        # One index per inbox view, in the inbox's order (due_at NULLS LAST, created_at): the first
+        # page is read off the index without sorting, and counts are index-only.
+        Index("ix_open_task_role_department_due", "role", "department_id", "due_at", "created_at"),
+        Index("ix_open_task_assignee_due", "assignee_id", "due_at", "created_at"),
+        Index("ix_open_task_pool_due", "role", "due_at", "created_at",
+              postgresql_where=text("assignee_id IS NULL"), sqlite_where=text("assignee_id IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
@@ -84,3 +92,22 @@ class DeliveredMessage(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20))  # delivered, not_waiting
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessDraft(db.Model):
+    """One save of the process editor: every save is kept, so no manager's work is ever lost.
+
+    The newest unpublished draft is what the editor opens; publishing turns it into a
+    ProcessVersion and records which version it became."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(64), index=True)
+    files_json: Mapped[str] = mapped_column(Text)
+    based_on_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+    problems_json: Mapped[str] = mapped_column(Text, default="[]")  # validation result at save time
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+
+    saved_by = relationship("User")
+    based_on = relationship(ProcessVersion, foreign_keys=[based_on_version_id])
