@@ -408,6 +408,18 @@ def test_the_satisfaction_message_must_be_defined_under_its_name():
     assert "没有定义消息 satisfaction_received" in problem.message
 
 
+def test_the_tasks_the_platform_refers_to_keep_their_ids():
+    """Renaming 签收 everywhere still parses and runs in the engine, but the department inbox's accept
+    deadline and the platform's own code look for department_accept: the manager is told to keep the id."""
+    files = shipped()
+    # every reference to the element (flows, lane, diagram), but not the form it names
+    files["ticket_handling.bpmn"] = re.sub(r'(?<!value=")\bdepartment_accept\b', "accept_step",
+                                           files["ticket_handling.bpmn"])
+    problem = only_on(validate("ticket", files), None)
+    assert "department_accept" in problem.message and "签收" in problem.message
+    assert validate("ticket_handling", files) == []  # only the ticket loop as a whole is held to it
+
+
 # ------------------------------------------------------------------------------------------------------ rule 7: loops
 
 

@@ -33,9 +33,9 @@ def test_one_command_serves_the_login_page_with_demo_users(tmp_path):
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{base}/login", timeout=2).status_code == 200:
+                if requests.get(f"{base}/login", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first answer is slow
                 time.sleep(0.3)
         else:
             raise AssertionError("the login page never answered")

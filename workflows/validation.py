@@ -694,6 +694,29 @@ def _check_platform_messages(process_id: str, version: _Version) -> list[Problem
     return problems
 
 
+# User tasks the platform's own code refers to by id (an editor could rename or delete them and the diagram would
+# still parse): the new-ticket page completes `intake`, intake dispatches through `dispatch` and times the first
+# handling from it, the return time is read when `department_handle` returns, `callback` is the agents' pool.
+PLATFORM_TASKS: dict[str, str] = {
+    "intake": "受理（来电/来信页面直接办理此步骤）",
+    "dispatch": "派单（受理时一并派单，初次处理时间由此计算）",
+    "department_accept": "签收（承办部门收件箱与签收时限）",
+    "department_handle": "办理（返单时间与办结时限）",
+    "callback": "回访（坐席公共回访池与满意度）",
+}
+
+
+def _check_platform_tasks(process_id: str, version: _Version) -> list[Problem]:
+    main = version.processes.get(process_id)
+    if process_id != specs.TICKET_PROCESS or main is None:
+        return []
+    present = {node.get("id") for proc in _reachable(process_id, version) for node in proc.nodes()
+               if _tag(node) == "userTask"}
+    return [Problem(main.file, None, f"平台依赖编号为 {task_id} 的人工步骤“{role}”，流程中已找不到它。"
+                                     "可以修改它的名称、表单和前后连线，但请保留这个编号。")
+            for task_id, role in PLATFORM_TASKS.items() if task_id not in present]
+
+
 # ---------------------------------------------------------------------------------------------- rule 7: loops
 
 
@@ -848,6 +871,7 @@ def _validate(process_id: str, files: dict) -> list[Problem]:
     used = {_form_property(node) for proc in checked.values() for node in proc.nodes()}
     problems += _check_unused_forms(version, used, issues)
     problems += _check_platform_messages(process_id, version)
+    problems += _check_platform_tasks(process_id, version)
     problems += _check_engine(process_id, version, problems)
     return list(dict.fromkeys(problems))
 

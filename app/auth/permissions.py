@@ -31,19 +31,29 @@ PERMISSIONS: dict[str, str] = {
     "audit.trail": "查阅工单全程留痕与个人信息访问记录",
     "qa.sample": "质检抽检",
     "process.edit": "编辑与发布业务流程",
+    "people.view": "查询与查看参保人资料（证件号、电话脱敏）",
+    "people.reveal": "查看完整证件号与电话（须填写理由，记入访问记录）",
+    "people.edit": "编辑参保人资料",
+    "people.import": "批量导入参保人资料",
+    "kb.view": "查阅知识库",
+    "kb.edit": "编写与修改知识库文章（草稿）",
+    "kb.review": "审核发布知识库文章、维护同义词、登记政策变更",
     "reports.view": "查看统计报表",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    AGENT: frozenset({"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback"}),
+    AGENT: frozenset({"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "people.view",
+                      "people.edit", "kb.view"}),
     TEAM_LEAD: frozenset(
-        {"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view"}
+        {"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view",
+         "people.view", "people.reveal", "people.edit", "kb.view", "kb.edit", "kb.review"}
     ),
-    QA: frozenset({"tickets.view_all", "qa.sample"}),
-    DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department"}),
-    MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system"}),
+    QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit"}),
+    DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department", "kb.view"}),
+    MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system", "people.import", "kb.view",
+                        "kb.edit"}),
     AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins"}),
-    ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins"}),
+    ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins", "people.import"}),
 }
 
 assert all(p in PERMISSIONS for perms in ROLE_PERMISSIONS.values() for p in perms)

@@ -97,11 +97,16 @@ def page(user: User, view: str, filters: Filters, number: int, per_page: int = 2
     if ticket_conditions:
         counted = counted.join(Ticket, Ticket.id == OpenTask.ticket_id)
     total = db.session.scalar(counted.where(*where))
-    # NULLS LAST is PostgreSQL's order for an ascending index, so the indexes below serve it without a sort.
+    # The page's ids first, read off one index alone (the indexes below hold id, in the inbox's order; NULLS LAST
+    # is PostgreSQL's order for an ascending index), then those rows with their tickets: the planner never has to
+    # weigh sorting thousands of full rows of a department with several units.
+    order = (OpenTask.due_at.asc().nulls_last(), OpenTask.created_at, OpenTask.id)
+    page_ids = select(OpenTask.id).where(*where).order_by(*order).limit(per_page).offset((max(number, 1) - 1) * per_page)
+    if ticket_conditions:
+        page_ids = page_ids.join(Ticket, Ticket.id == OpenTask.ticket_id)
     rows = db.session.execute(
-        select(OpenTask, Ticket).join(Ticket, Ticket.id == OpenTask.ticket_id).where(*where)
-        .order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.created_at)
-        .limit(per_page).offset((max(number, 1) - 1) * per_page)).all()
+        select(OpenTask, Ticket).join(Ticket, Ticket.id == OpenTask.ticket_id)
+        .where(OpenTask.id.in_(page_ids.scalar_subquery())).order_by(*order)).all()
     return rows, total
 
 

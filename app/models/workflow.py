@@ -58,11 +58,11 @@ class OpenTask(db.Model):
     so inboxes are plain indexed queries and never deserialize a workflow."""
 
     __table_args__ = (
-        # One index per inbox view, in the inbox's order (due_at NULLS LAST, created_at): the first
-        # page is read off the index without sorting, and counts are index-only.
-        Index("ix_open_task_role_department_due", "role", "department_id", "due_at", "created_at"),
-        Index("ix_open_task_assignee_due", "assignee_id", "due_at", "created_at"),
-        Index("ix_open_task_pool_due", "role", "due_at", "created_at",
+        # One index per inbox view, in the inbox's order (due_at NULLS LAST, created_at, id) and holding the id:
+        # a page's ids and every count are read off the index alone.
+        Index("ix_open_task_role_department_due", "role", "department_id", "due_at", "created_at", "id"),
+        Index("ix_open_task_assignee_due", "assignee_id", "due_at", "created_at", "id"),
+        Index("ix_open_task_pool_due", "role", "due_at", "created_at", "id",
               postgresql_where=text("assignee_id IS NULL"), sqlite_where=text("assignee_id IS NULL")),
     )
 

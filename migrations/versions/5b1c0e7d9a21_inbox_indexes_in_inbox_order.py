@@ -1,5 +1,5 @@
-"""Inbox indexes in the inbox's order (due_at NULLS LAST, created_at), and a partial index for
-the unclaimed pool: the first page of every inbox view is read off an index without sorting.
+"""Inbox indexes in the inbox's order (due_at NULLS LAST, created_at, id), holding the id, and a
+partial index for the unclaimed pool: a page's ids and every count are read off an index alone.
 
 Revision ID: 5b1c0e7d9a21
 Revises: 184d848b428b
@@ -21,9 +21,9 @@ def upgrade():
     with op.batch_alter_table('open_task', schema=None) as batch_op:
         batch_op.drop_index('ix_open_task_role_department_due')
         batch_op.drop_index('ix_open_task_assignee_due')
-        batch_op.create_index('ix_open_task_role_department_due', ['role', 'department_id', 'due_at', 'created_at'])
-        batch_op.create_index('ix_open_task_assignee_due', ['assignee_id', 'due_at', 'created_at'])
-        batch_op.create_index('ix_open_task_pool_due', ['role', 'due_at', 'created_at'],
+        batch_op.create_index('ix_open_task_role_department_due', ['role', 'department_id', 'due_at', 'created_at', 'id'])
+        batch_op.create_index('ix_open_task_assignee_due', ['assignee_id', 'due_at', 'created_at', 'id'])
+        batch_op.create_index('ix_open_task_pool_due', ['role', 'due_at', 'created_at', 'id'],
                               postgresql_where=sa.text('assignee_id IS NULL'),
                               sqlite_where=sa.text('assignee_id IS NULL'))
 
