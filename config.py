@@ -50,6 +50,9 @@ class Config:
     # None means "not given": the app factory then generates one and keeps it in the instance
     # folder, so sessions survive restarts without a constant in the code.
     SECRET_KEY = _env("SECRET_KEY")
+    # The key that encrypts insured people's identifiers (身份证号, 电话) at rest and keys their lookup
+    # hashes. Like SECRET_KEY: when not given, generated once and kept in the instance folder.
+    DATA_KEY = _env("HOTLINE_DATA_KEY")
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         _env("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'hotline.sqlite3'}")
     )
@@ -105,7 +108,7 @@ class ProductionConfig(Config):
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", False)
     SESSION_COOKIE_SECURE = _env_bool("HOTLINE_SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOTLINE_DATA_KEY")
 
 
 class TestingConfig(Config):
@@ -114,6 +117,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "test-secret-key-only-for-the-test-suite"  # noqa: S105 - tests only
+    DATA_KEY = "test-data-key-only-for-the-test-suite-0123456789"
     SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
     REDIS_URL = _env("TEST_REDIS_URL")
     SEED_DEMO_DATA = False

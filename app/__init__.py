@@ -22,6 +22,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    if not app.config.get("DATA_KEY"):
+        app.config["DATA_KEY"] = _instance_secret_key(Path(app.instance_path), "data_key")
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)  # type: ignore[method-assign]
 
@@ -41,9 +43,9 @@ def _check_required_settings(app: Flask, config_class: type[Config]) -> None:
             raise RuntimeError("生产环境缺少必需的环境变量: " + ", ".join(missing))
 
 
-def _instance_secret_key(instance: Path) -> str:
-    """Generated on first run and kept (mode 0600) so sessions survive restarts."""
-    path = instance / "secret_key"
+def _instance_secret_key(instance: Path, name: str = "secret_key") -> str:
+    """Generated on first run and kept (mode 0600) so sessions (and encrypted data) survive restarts."""
+    path = instance / name
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_hex(32)
@@ -89,7 +91,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.inbox import bp as inbox_bp
+    from app.knowledge import bp as knowledge_bp
     from app.main import bp as main_bp
+    from app.people import bp as people_bp
     from app.processes import bp as processes_bp
     from app.tickets import bp as tickets_bp
 
@@ -100,3 +104,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(tickets_bp, url_prefix="/tickets")
     app.register_blueprint(processes_bp, url_prefix="/processes")
+    app.register_blueprint(knowledge_bp, url_prefix="/kb")
+    app.register_blueprint(people_bp, url_prefix="/people")

@@ -75,7 +75,13 @@ def seed_demo_data() -> bool:
         db.session.add(user)
         if "team_lead" in roles:
             team.leader = user
+    from app.people.demo import seed_demo_people
+
+    seed_demo_people()
     db.session.commit()
+    from app.knowledge.demo import seed_knowledge
+
+    seed_knowledge()  # the demo FAQ, published, so search and intake suggestions work at once
     return True
 
 

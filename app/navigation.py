@@ -24,6 +24,11 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets.new", "受理来电", "tickets.intake", "工单", "记录市民诉求，当场答复或派单（快捷键 N）"),
     NavItem("tickets.search_view", "工单查询", "tickets.view_all", "工单", "按单号、电话、姓名、内容、日期查询并导出"),
     NavItem("tickets.search_view", "本部门工单", "tickets.view_department", "工单", "查询本部门的全部工单"),
+    NavItem("knowledge.index", "知识库", "kb.view", "知识库", "政策与业务问答检索，受理时自动推荐答案"),
+    NavItem("knowledge.policy_changes", "政策变更", "kb.review", "知识库", "登记政策变更，1 个工作日内更新相关文章"),
+    NavItem("knowledge.synonyms", "同义词", "kb.review", "知识库", "维护检索同义词（门特 = 门诊特殊疾病）"),
+    NavItem("people.index", "参保人查询", "people.view", "人员资料", "按电话、身份证号或姓名查询参保人，查看须说明理由"),
+    NavItem("people.imports_page", "参保人导入", "people.import", "人员资料", "从 Excel 或 CSV 批量导入，逐行校验后预览"),
     NavItem("processes.index", "业务流程", "process.edit", "流程管理", "编辑工单闭环流程图、校验、发布与回滚版本"),
     NavItem("admin.users", "用户管理", "admin.users", "系统管理", "新建、编辑、停用用户，分配角色、部门与技能"),
     NavItem("admin.import_users", "批量导入用户", "admin.users", "系统管理", "从 Excel 表格导入用户，逐行校验"),
@@ -34,6 +39,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("admin.status", "系统状态", "admin.system", "系统管理", "数据库、Redis、后台任务队列是否正常"),
     NavItem("audit.logins", "登录日志", "audit.logins", "审计监督", "每一次登录、失败与锁定的记录"),
     NavItem("audit.chain", "审计链校验", "audit.trail", "审计监督", "校验全部工单留痕是否被篡改或删除"),
+    NavItem("people.access_log_page", "个人信息访问记录", "audit.trail", "审计监督", "谁在何时因何查看或导出参保人资料"),
 )
 
 

@@ -40,7 +40,8 @@ def _intake_by_keyboard(page, subject: str) -> str:
     """Only keys: N opens intake, Tab moves, arrows choose, Ctrl+Enter submits."""
     page.keyboard.press("n")
     page.wait_for_selector("#intake-form")
-    assert page.evaluate("document.activeElement.id") == "f-caller_phone"
+    # the caller's number has the focus as soon as the page is ready, without a click
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'f-caller_phone'", timeout=5000)
     page.keyboard.type("13800000001")
     page.keyboard.press("Tab")
     page.keyboard.type("王先生")

@@ -59,9 +59,25 @@ def world(app):
 
     attachment = attachments.add(ticket, target, FileStorage(io.BytesIO(b"%PDF-1.4 notice"), filename="回执.pdf"),
                                  Actor(target.id, "target", "agent"))
-    return {"dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
+    from app.people import imports
+    from tests.people_helpers import csv_bytes, person, valid_id
+
+    insured = person()
+    upload = imports.start(target, "参保人.csv", csv_bytes([["赵六", valid_id(2), "13900000002", "职工医保", "参保缴费"]]),
+                           "strict")
+    from app.extensions import db
+    from app.knowledge import services as kb
+    from app.knowledge.services import ArticleInput
+
+    draft = kb.save_draft(None, ArticleInput(None, "异地就医备案怎么办理？", "通过国家医保服务平台 APP 在线办理备案。",
+                                             "", "", "public", None, None), target)
+    kb.publish(draft)  # published, so every role that may read the knowledge base reaches it
+    db.session.commit()
+    return {"article_id": draft.article_id, "version_id": draft.id,
+            "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
             "ticket_id": ticket.id, "task_id": task, "attachment_id": attachment.id,
-            "process_id": "ticket", "number": 1, "name": "ticket.bpmn"}
+            "process_id": "ticket", "number": 1, "name": "ticket.bpmn", "person_id": insured.id,
+            "import_id": upload.id}
 
 
 def tasks_of(ticket_id):

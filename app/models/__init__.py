@@ -1,13 +1,27 @@
 """The domain's tables; importing this package registers every model with the metadata."""
 
 from app.models.audit import AuditEntry, AuditHead
+from app.models.knowledge import (
+    KbAnswerUse,
+    KbArticle,
+    KbArticleVersion,
+    KbCategory,
+    KbSynonym,
+    KbTerm,
+    PolicyChange,
+    PolicyChangeArticle,
+)
 from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, user_department
+from app.models.people import Person, PersonAccess, PersonChange, PersonImport, PersonPhone
 from app.models.security import LoginEvent
 from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
 
 __all__ = [
+    "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
+    "PolicyChangeArticle",
     "Attachment", "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",
+    "Person", "PersonAccess", "PersonChange", "PersonImport", "PersonPhone",
     "ProcessDraft", "ProcessInstance", "ProcessVersion", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
     "TicketSequence", "User", "user_department", "UserRole", "UserSkill",
 ]

@@ -60,7 +60,7 @@ class Ticket(db.Model):
     urgency: Mapped[str] = mapped_column(String(10), default="normal")
     subject: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
-    person_id: Mapped[int | None] = mapped_column(Integer)  # insured person, once that register exists
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)  # the insured person (参保人)
     status: Mapped[str] = mapped_column(String(16), default="intake", index=True)
     current_step: Mapped[str | None] = mapped_column(String(100))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)

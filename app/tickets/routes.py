@@ -32,6 +32,9 @@ def new():
             except StepRefused as exc:
                 errors, message = exc.errors, exc.message
             else:
+                article_id = request.form.get("kb_article_id", type=int)
+                if article_id and values["answered_on_spot"]:
+                    services.record_kb_answer(ticket, article_id, current_user)
                 if problem:
                     flash(f"工单 {ticket.number} 已受理，但派单未完成：{problem}", "warning")
                 else:

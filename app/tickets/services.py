@@ -109,3 +109,11 @@ def sla_events(ticket: Ticket) -> list[SlaEvent]:
 
 def open_tasks(ticket: Ticket) -> list[OpenTask]:
     return list(db.session.scalars(select(OpenTask).where(OpenTask.ticket_id == ticket.id).order_by(OpenTask.created_at)))
+
+
+def record_kb_answer(ticket: Ticket, article_id: int, user: User) -> None:
+    """The knowledge-base article whose answer the agent inserted (QA and KB statistics)."""
+    from app.knowledge.services import record_use
+
+    if record_use(article_id, ticket.id, user, source="intake") is not None:
+        db.session.commit()
