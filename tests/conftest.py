@@ -191,6 +191,23 @@ def page(browser):
     context.close()
 
 
+def signed_in(browser, live_server: str, username: str, width: int = 1280, height: int = 860,
+              timeout_ms: int = 10_000):
+    """A new browser context signed in as `username` (the factories' password), on the page after sign-in."""
+    from tests import factories
+
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.set_default_timeout(timeout_ms)
+    tab.goto(f"{live_server}/login")
+    tab.fill("#username", username)
+    tab.fill("#password", factories.PASSWORD)
+    tab.press("#password", "Enter")
+    tab.wait_for_selector("h1")
+    tab.wait_for_load_state("load")  # the page's scripts (keyboard shortcuts) are live
+    return tab
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import PersonAccess, Ticket
 from tests import factories
-from tests.conftest import screenshot
+from tests.conftest import screenshot, signed_in
 from tests.people_helpers import person, valid_id
 
 pytestmark = pytest.mark.browser
@@ -19,13 +19,7 @@ def test_the_callers_number_finds_the_insured_person_and_links_the_ticket(app, l
     factories.department("DY", "待遇保障科")
     factories.user("agent1", ["agent"], display_name="李娜")
     insured = person("王建国", valid_id(7), phones=["13800000001"])
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1360, "height": 900}).new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "agent1")
-    page.fill("#password", factories.PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_selector("h1")
+    page = signed_in(browser, live_server, "agent1", width=1360, height=900)
     page.goto(f"{live_server}/tickets/new")
     page.fill("#f-caller_phone", "13800000001")
     page.press("#f-caller_phone", "Tab")

@@ -14,22 +14,13 @@ from app.knowledge import demo
 from app.models import Ticket
 from app.models.knowledge import KbAnswerUse, KbArticle
 from tests import factories
-from tests.conftest import screenshot
+from tests.conftest import screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
 
 def _login(browser, live_server, username):
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", factories.PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_selector("h1")
-    page.wait_for_load_state("load")
-    return page
+    return signed_in(browser, live_server, username, width=1360, height=900)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import screenshot
+from tests.conftest import screenshot, signed_in
 from tests.people_helpers import csv_bytes, rows_of, valid_id, xlsx_bytes
 
 pytestmark = pytest.mark.browser
@@ -36,15 +36,7 @@ def staff(app):
 
 
 def _user(browser, live_server, username):
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", factories.PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_selector("h1")
-    return page
+    return signed_in(browser, live_server, username)
 
 
 def test_import_find_reveal_and_audit(app, live_server, browser, staff):

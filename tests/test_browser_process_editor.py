@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEntry, ProcessInstance, ProcessVersion, Ticket
 from tests import factories
-from tests.conftest import screenshot
+from tests.conftest import screenshot, signed_in
 from tests.loop import COMPLAINT, do, handled_round, staff, task_names
 from workflows import engine
 
@@ -23,15 +23,7 @@ FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / 
 
 
 def _login(browser, live_server, username):
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", factories.PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_selector("h1")
-    return page
+    return signed_in(browser, live_server, username, width=1400, height=900, timeout_ms=15_000)
 
 
 def _open_editor(page, live_server):

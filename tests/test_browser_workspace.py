@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import screenshot
+from tests.conftest import screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +24,7 @@ def hotline(app):
 
 
 def _user(browser, live_server, username):
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", factories.PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_selector("h1")
-    page.wait_for_load_state("load")  # the keyboard shortcuts are live once the page's script ran
-    return page
+    return signed_in(browser, live_server, username)
 
 
 def _intake_by_keyboard(page, subject: str) -> str:
