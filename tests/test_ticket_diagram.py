@@ -79,14 +79,20 @@ def test_on_the_spot_answer_skips_the_handling_round(app):
     assert "handling" not in state["completed"] and "flow_to_handling" not in state["completed"]
 
 
-def test_a_satisfaction_message_and_a_fired_timer_are_marked(app):
-    s = staff()
+def _accepted_after_the_deadline(s):
+    """A ticket its department accepted at 16:00, after the accept deadline (15:30) fired."""
     with clock.frozen_at(datetime(2026, 2, 12, 10, 0, tzinfo=SHANGHAI)):
         ticket = engine.start_ticket(COMPLAINT, s.agent)
         ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
-    with clock.frozen_at(datetime(2026, 2, 12, 16, 0, tzinfo=SHANGHAI)):  # the accept deadline was 15:30
+    with clock.frozen_at(datetime(2026, 2, 12, 16, 0, tzinfo=SHANGHAI)):
         sweep_due_timers()
-        ticket = do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
+        return do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
+
+
+def test_a_satisfaction_message_and_a_fired_timer_are_marked(app):
+    s = staff()
+    ticket = _accepted_after_the_deadline(s)
+    with clock.frozen_at(datetime(2026, 2, 12, 16, 0, tzinfo=SHANGHAI)):
         ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已补发"}, s.handler)
         ticket = do(ticket, "return_review", {"review_decision": "accept"}, s.agent)
         ticket = do(ticket, "reply", {"reply": "已补发，请查收。", "reply_method": "phone"}, s.agent)
@@ -197,12 +203,7 @@ def test_bpmn_js_draws_the_loop_with_done_current_and_fired_markers(app, page, l
     if not viewer.exists():
         pytest.fail("bpmn-js 未构建：运行 scripts/build_assets.sh", pytrace=False)
     s = staff()
-    with clock.frozen_at(datetime(2026, 2, 12, 10, 0, tzinfo=SHANGHAI)):
-        ticket = engine.start_ticket(COMPLAINT, s.agent)
-        ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
-    with clock.frozen_at(datetime(2026, 2, 12, 16, 0, tzinfo=SHANGHAI)):  # the accept deadline was 15:30
-        sweep_due_timers()
-        ticket = do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
+    ticket = _accepted_after_the_deadline(s)
 
     page.goto(f"{live_server}/login")
     page.fill("#username", "agent1")
