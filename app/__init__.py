@@ -73,7 +73,11 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from app.db_pool import ping_when_idle
     from app.models.types import render_migration_type
+
+    with app.app_context():
+        ping_when_idle(db.engine)
 
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True, render_item=render_migration_type)

@@ -63,6 +63,9 @@ def app(database_url, redis_url, tmp_path_factory):
         INSTANCE_PATH = instance
 
     application = create_app(SuiteConfig)
+    from workflows import serialization
+
+    serialization.verify_dumps = True  # every state the suite writes is checked against the library's own dump
     application.test_client_class = FreshContextClient
     with application.app_context():
         _reset_schema()

@@ -92,7 +92,7 @@ def test_a_ticket_about_the_person_is_the_reason(client, auth):
     agent, wang = _setup()
     by_phone = _ticket(agent)
     linked = _ticket(agent, phone="13999999999")
-    linked.person_id = wang.id
+    db.session.get(Ticket, linked.id).person_id = wang.id
     other = _ticket(agent, phone="13888888888")
     db.session.commit()
     auth.login("agent1")

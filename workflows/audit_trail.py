@@ -37,16 +37,38 @@ class Actor:
         return cls(None, what, None, None)
 
 
-def _canonical(entry: AuditEntry) -> str:
-    return json.dumps(
-        [entry.occurred_at.isoformat(), entry.ticket_id, entry.user_id, entry.username, entry.role,
-         entry.ip, entry.action, entry.task_name, entry.summary, entry.data_json],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+_CANONICAL_FIELDS = ("ticket_id", "user_id", "username", "role", "ip", "action", "task_name", "summary", "data_json")
+
+
+def _canonical(values: dict) -> str:
+    return json.dumps([values["occurred_at"].isoformat(), *(values[name] for name in _CANONICAL_FIELDS)],
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256((entry.prev_hash + _canonical(entry)).encode()).hexdigest()
+    values = {name: getattr(entry, name) for name in ("occurred_at", *_CANONICAL_FIELDS)}
+    return _hash(entry.prev_hash, values)
+
+
+def _hash(prev_hash: str, values: dict) -> str:
+    return hashlib.sha256((prev_hash + _canonical(values)).encode()).hexdigest()
+
+
+def entry_values(actor: Actor, action: str, *, ticket, prev_hash: str | None = None, task_name: str | None = None,
+                 summary: str | None = None, data: dict | None = None, at: datetime | None = None) -> dict:
+    """The column values of the next entry of a chain, hash included. For a ticket (a mapped
+    Ticket or an engine TicketRow) the chain's head moves to the new entry."""
+    values = {
+        "occurred_at": at or utcnow(), "ticket_id": ticket.id if ticket is not None else None,
+        "user_id": actor.user_id, "username": actor.username, "role": actor.role, "ip": actor.ip,
+        "action": action, "task_name": task_name, "summary": summary,
+        "data_json": json.dumps(data, ensure_ascii=False, sort_keys=True, default=str) if data else None,
+        "prev_hash": (ticket.audit_hash or GENESIS) if ticket is not None else prev_hash,
+    }
+    values["hash"] = _hash(values["prev_hash"], values)
+    if ticket is not None:
+        ticket.audit_hash = values["hash"]
+    return values
 
 
 def _global_head() -> AuditHead:
@@ -63,17 +85,10 @@ def append(actor: Actor, action: str, *, ticket: Ticket | None = None, task_name
     """Add one entry to its chain, in the caller's transaction (it commits with the step).
     For a ticket, the caller holds the ticket's lock (every engine step does)."""
     head = None if ticket is not None else _global_head()
-    entry = AuditEntry(
-        occurred_at=at or utcnow(), ticket_id=ticket.id if ticket else None, user_id=actor.user_id,
-        username=actor.username, role=actor.role, ip=actor.ip, action=action, task_name=task_name,
-        summary=summary, data_json=json.dumps(data, ensure_ascii=False, sort_keys=True, default=str) if data else None,
-        prev_hash=(ticket.audit_hash or GENESIS) if ticket is not None else head.hash,
-    )
-    entry.hash = entry_hash(entry)
+    entry = AuditEntry(**entry_values(actor, action, ticket=ticket, prev_hash=head.hash if head else None,
+                                      task_name=task_name, summary=summary, data=data, at=at))
     db.session.add(entry)
-    if ticket is not None:
-        ticket.audit_hash = entry.hash
-    else:
+    if head is not None:
         head.seq, head.hash = head.seq + 1, entry.hash
     return entry
 

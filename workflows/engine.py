@@ -16,18 +16,18 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
-from app.models import DeliveredMessage, OpenTask, ProcessInstance, SlaEvent, Ticket
+from app.models import DeliveredMessage
 from app.models.tickets import SLA_EVENTS
-from workflows import audit_trail, clock, forms, projection, serialization, specs
+from workflows import audit_trail, clock, forms, projection, serialization, specs, step_store
 from workflows.audit_trail import Actor
 from workflows.numbering import next_ticket_number
 from workflows.script_engine import make_script_engine
 from workflows.sla import SlaPolicy, iso, parse_iso, script_helpers
+from workflows.step_store import StepWrites, TicketRow
 from workflows.working_days import WorkingHours
 from workflows.write_lock import begin_step
 
@@ -71,12 +71,13 @@ def script_engine():
 class Step:
     """A loaded instance while a step runs, and what happened during it."""
 
-    ticket: Ticket
-    instance: ProcessInstance
+    ticket: TicketRow
+    instance: dict
     workflow: BpmnWorkflow
     parsed: specs.ParsedVersion
-    ready_before: set[str] | None = None  # the open-task rows when the step began
+    ready_before: set[str]  # the open-task rows when the step began
     fired: list[Task] = field(default_factory=list)
+    writes: StepWrites = field(default_factory=StepWrites)
 
     def run_engine(self) -> None:
         def did_complete(task: Task) -> None:
@@ -91,6 +92,9 @@ class Step:
         if any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
             self.workflow.do_engine_steps(did_complete_task=did_complete)
         _prune_finished_rounds(self.workflow)
+
+    def audit(self, actor: Actor, action: str, **fields) -> None:
+        self.writes.audit_entries.append(audit_trail.entry_values(actor, action, ticket=self.ticket, **fields))
 
 
 def _timer_due(workflow: BpmnWorkflow) -> bool:
@@ -117,36 +121,34 @@ def _initial_data(now_iso: str) -> dict:
             "escalate_after_redispatches": pol.escalate_after_redispatches}
 
 
-def _save(step: Step, actor: Actor) -> None:
-    """Project, audit the timer events that fired, store the state — still inside the transaction."""
-    before_dept = step.ticket.department_id
-    with db.session.no_autoflush:  # one flush at commit instead of one before every query
-        projection.project(step.ticket, step.instance, step.workflow, step.ready_before)
-    if step.ticket.department_id != before_dept:
-        # A new round went to another department: re-point its open department tasks.
-        for row in db.session.scalars(select(OpenTask).where(OpenTask.instance_id == step.instance.id,
-                                                             OpenTask.department_id.is_not(None))):
-            row.department_id = step.ticket.department_id
-    for task in step.fired:
-        _record_sla_event(step, task)
+def _project(step: Step) -> None:
+    """Project the workflow onto the ticket and open-task rows and audit the timers that fired."""
     now = clock.now()
+    before_dept = step.ticket.department_id
+    ready = projection.ready_user_tasks(step.workflow)
+    projection.project(step.ticket, step.instance, step.workflow, ready, step.ready_before, step.writes, now)
+    if step.ticket.department_id != before_dept and step.ready_before:
+        # A new round went to another department: re-point its open department tasks.
+        step.writes.department_moved_to = step.ticket.department_id
+    for task in step.fired:
+        _record_sla_event(step, task, now)
     step.ticket.updated_at = now
     if step.ticket.status == "archived" and step.ticket.archived_at is None:
         step.ticket.archived_at = now
-    step.instance.state = serialization.dump(step.workflow)
-    step.instance.updated_at = now
+    step.ticket.open_tasks = [(str(t.id), t.task_spec.bpmn_id) for t in ready]
+    setattr(step.workflow, _READY_ATTR, {task_id for task_id, _name in step.ticket.open_tasks})
 
 
-def _record_sla_event(step: Step, task: Task) -> None:
+def _record_sla_event(step: Step, task: Task, now) -> None:
     kind = task.task_spec.bpmn_id
     due = task._get_internal_data("event_value")
-    db.session.add(SlaEvent(ticket_id=step.ticket.id, kind=kind, due_at=parse_iso(due) if due else None,
-                            department_id=step.ticket.department_id, occurred_at=clock.now()))
+    step.writes.sla_events.append({"ticket_id": step.ticket.id, "kind": kind, "due_at": parse_iso(due) if due else None,
+                                   "department_id": step.ticket.department_id, "occurred_at": now})
     state = SLA_STATE_OF[kind]
     if SLA_SEVERITY[kind] >= SLA_SEVERITY.get(_kind_of(step.ticket.sla_state), 0):
         step.ticket.sla_state = state
-    audit_trail.append(Actor.system("timer"), "timer.fire", ticket=step.ticket, task_name=kind,
-                       summary=f"时限：{SLA_EVENTS[kind]}", data={"due_at": due}, at=clock.now())
+    step.audit(Actor.system("timer"), "timer.fire", task_name=kind, summary=f"时限：{SLA_EVENTS[kind]}",
+               data={"due_at": due}, at=now)
 
 
 def _kind_of(state: str) -> str:
@@ -157,51 +159,72 @@ class _Busy(Exception):
     """Another transaction holds the instance (the sweep skips it rather than wait)."""
 
 
-def _cache_key(instance: ProcessInstance) -> tuple:
-    return (instance.lock_version, instance.updated_at)
+class _NothingToDo(Exception):
+    """The step has nothing to change (a repeated message, a timer fired meanwhile): roll back."""
+
+
+_READY_ATTR = "_hotline_ready_ids"
+_CONFLICT = "该工单刚刚已被他人处理，本次操作未生效，请刷新后查看最新状态。"
+
+
+def _cache_key(instance: dict) -> tuple:
+    return (instance["lock_version"], instance["updated_at"])
 
 
 def _commit_and_keep(step: Step) -> None:
-    """Commit, then keep the live workflow for this instance's next step in this process."""
-    db.session.flush()
-    key = _cache_key(step.instance)
-    instance_id = step.instance.id
+    """Write the step, commit, then keep the live workflow for this instance's next step in this process."""
+    now = clock.now()
+    state = serialization.dump(step.workflow)
+    if not step_store.save(step.instance, state, step.ticket, step.writes, now):
+        raise StepConflict(_CONFLICT)
     db.session.commit()
-    serialization.live.put(instance_id, key, step.workflow)
+    step.ticket.freeze()
+    serialization.live.put(step.instance["id"], _cache_key(step.instance), step.workflow)
+
+
+def _workflow_of(instance: dict, parsed: specs.ParsedVersion) -> BpmnWorkflow:
+    workflow = serialization.live.take(instance["id"], _cache_key(instance))
+    if workflow is None:
+        workflow = serialization.load(step_store.stored_state(instance["id"]), parsed, instance["serializer_version"])
+        workflow.script_engine = script_engine()
+    return workflow
+
+
+@contextmanager
+def _step_transaction(what: str) -> Iterator[None]:
+    """Roll back on any failure, translating the database's and the engine's refusals."""
+    try:
+        begin_step()
+        yield
+    except (IntegrityError, OperationalError) as exc:
+        db.session.rollback()
+        raise StepConflict(_CONFLICT) from exc
+    except WorkflowException as exc:
+        db.session.rollback()
+        raise StepRefused(f"流程执行出错，{what}：{exc}") from exc
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 @contextmanager
 def _locked_step(ticket_id: int, skip_locked: bool = False) -> Iterator[Step]:
-    """Load a ticket's instance under a row lock, run the body, commit; any clash rolls back."""
-    try:
-        begin_step()
-        row = db.session.execute(
-            select(ProcessInstance, Ticket).join(Ticket, Ticket.id == ProcessInstance.ticket_id)
-            .where(ProcessInstance.ticket_id == ticket_id)
-            .with_for_update(of=ProcessInstance, skip_locked=skip_locked)).first()
-        instance, ticket = row if row is not None else (None, None)
-        if instance is None:
-            if skip_locked and db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.ticket_id == ticket_id)):
+    """Load a ticket's instance under a row lock, run the body, write and commit; any clash rolls back."""
+    with _step_transaction("本次操作未生效"):
+        loaded = step_store.lock(ticket_id, skip_locked=skip_locked)
+        if loaded is None:
+            if skip_locked and step_store.exists(ticket_id):
                 raise _Busy()
             raise StepRefused("工单不存在")
-        parsed = specs.parsed_version(instance.version_id)
-        workflow = serialization.live.take(instance.id, _cache_key(instance))
-        if workflow is None:
-            workflow = serialization.load(instance.state, parsed, instance.serializer_version)
-            workflow.script_engine = script_engine()
-        step = Step(ticket, instance, workflow, parsed,
-                    ready_before={str(t.id) for t in projection.ready_user_tasks(workflow)})
+        instance, ticket = loaded
+        parsed = specs.parsed_version(instance["version_id"])
+        workflow = _workflow_of(instance, parsed)
+        ready = getattr(workflow, _READY_ATTR, None)  # kept by the step that cached the workflow
+        if ready is None:
+            ready = {str(t.id) for t in projection.ready_user_tasks(workflow)}
+        step = Step(ticket, instance, workflow, parsed, ready_before=ready)
         yield step
         _commit_and_keep(step)
-    except (StaleDataError, IntegrityError, OperationalError) as exc:
-        db.session.rollback()
-        raise StepConflict("该工单刚刚已被他人处理，本次操作未生效，请刷新后查看最新状态。") from exc
-    except WorkflowException as exc:
-        db.session.rollback()
-        raise StepRefused(f"流程执行出错，本次操作未生效：{exc}") from exc
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _ready_user_task(step: Step, task_id: str) -> Task | None:
@@ -233,24 +256,17 @@ def _check_domain(task: Task, data: dict) -> None:
             raise StepRefused("表单填写有误，请按提示修改。", {"department_id": "承办部门不存在或已停用"})
 
 
-def start_ticket(intake: dict, actor: Actor) -> Ticket:
+def start_ticket(intake: dict, actor: Actor) -> TicketRow:
     """Record a request (受理): a new ticket, its process instance, and the intake step done."""
-    try:
-        begin_step()
+    with _step_transaction("工单未创建"):
         step = _start(intake, actor)
         _commit_and_keep(step)
-    except WorkflowException as exc:
-        db.session.rollback()
-        raise StepRefused(f"流程执行出错，工单未创建：{exc}") from exc
-    except BaseException:
-        db.session.rollback()
-        raise
     return step.ticket
 
 
 def _start(intake: dict, actor: Actor) -> Step:
-    version = specs.latest_version()
-    parsed = specs.parsed_version(version.id)
+    version_id = specs.latest_version_id()
+    parsed = specs.parsed_version(version_id)
     now = clock.now()
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
     for task in workflow.get_tasks(state=TaskState.READY):
@@ -260,27 +276,26 @@ def _start(intake: dict, actor: Actor) -> Step:
     if len(ready) != 1 or projection.task_property(ready[0], "form") != "intake":
         raise StepRefused("流程的第一步不是受理，无法新建工单")
     data = _validated(parsed, ready[0], intake)
-    ticket = Ticket(number=next_ticket_number(now), owner_id=actor.user_id, status="intake",
-                    category=data["category"], subject=data["subject"], content=data["content"],
-                    created_at=now, updated_at=now)
-    db.session.add(ticket)
-    db.session.flush()
-    instance = ProcessInstance(ticket_id=ticket.id, version_id=version.id, status="running",
-                               serializer_version=serialization.SERIALIZER_VERSION, state=b"", created_at=now)
-    db.session.add(instance)
-    db.session.flush()
-    step = Step(ticket, instance, workflow, parsed, ready_before=set())
+    values = {name: None for name in step_store.TICKET_FIELDS}
+    values.update(number=next_ticket_number(now), channel="phone", urgency="normal", owner_id=actor.user_id,
+                  status="intake", category=data["category"], subject=data["subject"], content=data["content"],
+                  redispatch_count=0, sla_state="ok", created_at=now, updated_at=now)
+    values["id"] = step_store.insert_ticket({k: v for k, v in values.items() if k != "id"})
+    instance = {"ticket_id": values["id"], "version_id": version_id, "status": "running",
+                "serializer_version": serialization.SERIALIZER_VERSION, "next_timer_at": None,
+                "lock_version": 1, "updated_at": now}
+    instance["id"] = step_store.insert_instance({**instance, "state": b"", "created_at": now})
+    step = Step(step_store.TicketRow(values), instance, workflow, parsed, ready_before=set())
     ready[0].set_data(**data)
     ready[0].run()
     step.run_engine()
-    ticket.first_handled_at = now if data.get("answered_on_spot") else None
-    audit_trail.append(actor, "ticket.intake", ticket=ticket, task_name="intake",
-                       summary=f"受理工单 {ticket.number}", data=data, at=now)
-    _save(step, actor)
+    step.ticket.first_handled_at = now if data.get("answered_on_spot") else None
+    step.audit(actor, "ticket.intake", task_name="intake", summary=f"受理工单 {step.ticket.number}", data=data, at=now)
+    _project(step)
     return step
 
 
-def complete_task(ticket_id: int, task_id: str, data: dict, actor: Actor, *, user=None) -> Ticket:
+def complete_task(ticket_id: int, task_id: str, data: dict, actor: Actor, *, user=None) -> TicketRow:
     """Complete one user task with validated form data, as `actor` in one of their roles."""
     with _locked_step(ticket_id) as step:
         task = _ready_user_task(step, task_id)
@@ -304,10 +319,10 @@ def complete_task(ticket_id: int, task_id: str, data: dict, actor: Actor, *, use
             step.ticket.first_handled_at = clock.now()
         if name == "department_handle" and values.get("handle_action") == "return":
             step.ticket.sla_state = "ok"
-        audit_trail.append(actor, "task.complete", ticket=step.ticket, task_name=name,
-                           summary=f"完成：{task.task_spec.bpmn_name or name}", data=values, at=clock.now())
-        _save(step, actor)
-        return step.ticket
+        step.audit(actor, "task.complete", task_name=name, summary=f"完成：{task.task_spec.bpmn_name or name}",
+                   data=values, at=clock.now())
+        _project(step)
+    return step.ticket
 
 
 def deliver_message(ticket_id: int, name: str, payload: dict, message_id: str, actor: Actor) -> str:
@@ -315,55 +330,70 @@ def deliver_message(ticket_id: int, name: str, payload: dict, message_id: str, a
 
     Returns "delivered", "not_waiting" (kept as a receipt, the process did not expect it now) or
     "duplicate" (this message id was seen before: nothing changes)."""
+    try:
+        return _deliver(ticket_id, name, payload, message_id, actor)
+    except _NothingToDo:
+        return "duplicate"
+
+
+def _deliver(ticket_id: int, name: str, payload: dict, message_id: str, actor: Actor) -> str:
     with _locked_step(ticket_id) as step:
         seen = db.session.scalar(select(DeliveredMessage.id).where(
-            DeliveredMessage.instance_id == step.instance.id, DeliveredMessage.message_id == message_id))
+            DeliveredMessage.instance_id == step.instance["id"], DeliveredMessage.message_id == message_id))
         if seen is not None:
-            return "duplicate"
+            raise _NothingToDo()
         try:
             step.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload))
             outcome = "delivered"
         except WorkflowException:
             outcome = "not_waiting"
-        db.session.add(DeliveredMessage(instance_id=step.instance.id, message_id=message_id, name=name,
-                                        outcome=outcome, received_at=clock.now()))
+        step.writes.receipts.append({"instance_id": step.instance["id"], "message_id": message_id, "name": name,
+                                     "outcome": outcome, "received_at": clock.now()})
         if outcome == "delivered":
             step.run_engine()
-        audit_trail.append(actor, "message.deliver", ticket=step.ticket, task_name=name,
-                           summary=f"收到消息 {name}（{'已处理' if outcome == 'delivered' else '流程当前不等待此消息'}）",
-                           data={"message_id": message_id, **payload}, at=clock.now())
-        _save(step, actor)
-        return outcome
+        step.audit(actor, "message.deliver", task_name=name,
+                   summary=f"收到消息 {name}（{'已处理' if outcome == 'delivered' else '流程当前不等待此消息'}）",
+                   data={"message_id": message_id, **payload}, at=clock.now())
+        _project(step)
+    return outcome
 
 
-def cancel_ticket(ticket_id: int, reason: str, actor: Actor) -> Ticket:
+def cancel_ticket(ticket_id: int, reason: str, actor: Actor) -> TicketRow:
     """Withdraw a ticket (撤销, e.g. a duplicate): the process stops and its tasks leave every inbox."""
     if len(reason.strip()) < 2:
         raise StepRefused("请填写撤销原因。", {"reason": "撤销原因不能为空"})
     with _locked_step(ticket_id) as step:
-        if step.instance.status != "running":
+        if step.instance["status"] != "running":
             raise StepRefused("工单已办结或已撤销。")
         step.workflow.cancel()
-        step.instance.status = "cancelled"
+        step.instance["status"], step.instance["next_timer_at"] = "cancelled", None
         step.ticket.status, step.ticket.current_step = "cancelled", None
-        db.session.execute(delete(OpenTask).where(OpenTask.instance_id == step.instance.id))
-        audit_trail.append(actor, "ticket.cancel", ticket=step.ticket, summary="撤销工单",
-                           data={"reason": reason}, at=clock.now())
-        step.instance.next_timer_at = None
-        step.instance.state = serialization.dump(step.workflow)
-        step.instance.updated_at = clock.now()
-        return step.ticket
+        step.ticket.updated_at = clock.now()
+        step.writes.all_open_tasks_gone = True
+        setattr(step.workflow, _READY_ATTR, set())
+        step.audit(actor, "ticket.cancel", summary="撤销工单", data={"reason": reason}, at=clock.now())
+    return step.ticket
 
 
 def annotate(ticket_id: int, actor: Actor, action: str, summary: str, data: dict,
-             apply: Callable[[Ticket], None]) -> Ticket:
+             apply: Callable[[TicketRow], None]) -> TicketRow:
     """Add something to a ticket that is not a workflow step (a note, an attachment, a 督办):
-    under the same lock as a step, so the ticket's audit chain stays a single line."""
-    with _locked_step(ticket_id) as step:
-        apply(step.ticket)
-        audit_trail.append(actor, action, ticket=step.ticket, summary=summary, data=data, at=clock.now())
-        step.ticket.updated_at = clock.now()
-        return step.ticket
+    under the same lock as a step, so the ticket's audit chain stays a single line. The workflow
+    is not touched, so its state is neither loaded nor written."""
+    with _step_transaction("本次操作未生效"):
+        loaded = step_store.lock(ticket_id)
+        if loaded is None:
+            raise StepRefused("工单不存在")
+        instance, ticket = loaded
+        apply(ticket)
+        writes = StepWrites()
+        writes.audit_entries.append(audit_trail.entry_values(actor, action, ticket=ticket, summary=summary,
+                                                             data=data, at=clock.now()))
+        ticket.updated_at = clock.now()
+        step_store.write_rows(instance["id"], ticket, writes)
+        db.session.commit()
+        ticket.freeze()
+    return ticket
 
 
 def fire_due_timers(ticket_id: int) -> int | None:
@@ -371,11 +401,13 @@ def fire_due_timers(ticket_id: int) -> int | None:
     or None when another transaction holds the ticket right now (try again on the next sweep)."""
     try:
         with _locked_step(ticket_id, skip_locked=True) as step:
-            due = step.instance.next_timer_at
-            if step.instance.status != "running" or due is None or due > clock.now():
-                return 0  # someone else fired it meanwhile
+            due = step.instance["next_timer_at"]
+            if step.instance["status"] != "running" or due is None or due > clock.now():
+                raise _NothingToDo()  # someone else fired it meanwhile
             step.run_engine()
-            _save(step, Actor.system("timer"))
-            return len(step.fired)
+            _project(step)
     except _Busy:
         return None
+    except _NothingToDo:
+        return 0
+    return len(step.fired)

@@ -41,6 +41,19 @@ def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
     return field, messages.get(str(error.validator), f"{label}填写有误")
 
 
+_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    # Schemas live as long as their parsed process version; one validator each instead of one per step.
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(_validators) > 512:
+            _validators.clear()
+        hit = _validators[id(schema)] = (schema, Draft202012Validator(schema))
+    return hit[1]
+
+
 def validate(schema: dict, data: dict) -> dict:
     """The submitted values the form declares, checked against the schema; FormInvalid otherwise."""
     declared = set(schema.get("properties", {}))
@@ -48,7 +61,7 @@ def validate(schema: dict, data: dict) -> dict:
     if unknown:
         raise FormInvalid({name: "表单未定义此字段" for name in unknown})
     errors: dict[str, str] = {}
-    for error in sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path)):
         field, message = _message(schema, error)
         errors.setdefault(field, message)
     if errors:

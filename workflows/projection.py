@@ -9,12 +9,10 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
 
-from app.extensions import db
-from app.models import OpenTask, ProcessInstance, Ticket
 from app.roles import AGENT, DEPT_HANDLER, parse_role
 from workflows.sla import parse_iso
+from workflows.step_store import StepWrites, TicketRow
 
 # What the ticket's status reads while a task of this name waits.
 STATUS_BY_TASK = {
@@ -57,7 +55,7 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
     return min(times) if times else None
 
 
-def _sync_ticket(ticket: Ticket, workflow: BpmnWorkflow, ready: list[Task], data: dict) -> None:
+def _sync_ticket(ticket: TicketRow, workflow: BpmnWorkflow, ready: list[Task], data: dict) -> None:
     for name in TICKET_FIELDS:
         if name in data and getattr(ticket, name) != data[name]:
             setattr(ticket, name, data[name])
@@ -71,35 +69,34 @@ def _sync_ticket(ticket: Ticket, workflow: BpmnWorkflow, ready: list[Task], data
         ticket.status, ticket.current_step = "archived", None
 
 
-def _sync_open_tasks(ticket: Ticket, instance: ProcessInstance, ready: list[Task], before: set[str] | None) -> None:
+def _sync_open_tasks(ticket: TicketRow, instance: dict, ready: list[Task], before: set[str],
+                     writes: StepWrites, now: datetime) -> None:
     """`before`: the ready task ids when the step began — they are exactly the instance's open-task
     rows (this function put them there), so no query is needed to know what changed."""
     wanted = {str(task.id): task for task in ready}
-    existing = before if before is not None else set(
-        db.session.scalars(select(OpenTask.id).where(OpenTask.instance_id == instance.id)))
-    gone = existing - set(wanted)
-    if gone:
-        db.session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+    writes.open_tasks_gone |= before - set(wanted)
     for task_id, task in wanted.items():
-        if task_id in existing:
+        if task_id in before:
             continue  # keep its claim and its creation time
         role = task_role(task) or AGENT
         due_var = task_property(task, "due")
         due = task.data.get(due_var) if due_var else None
         name = task.task_spec.bpmn_id
-        db.session.add(OpenTask(
-            id=task_id, instance_id=instance.id, ticket_id=ticket.id, task_name=name,
-            title=task.task_spec.bpmn_name or name, form=task_property(task, "form"), role=role,
-            department_id=ticket.department_id if role == DEPT_HANDLER else None,
-            assignee_id=ticket.owner_id if role == AGENT and name not in POOL_TASKS else None,
-            due_at=parse_iso(due) if due else None,
-        ))
+        writes.open_tasks_added.append({
+            "id": task_id, "instance_id": instance["id"], "ticket_id": ticket.id, "task_name": name,
+            "title": task.task_spec.bpmn_name or name, "form": task_property(task, "form"), "role": role,
+            "department_id": ticket.department_id if role == DEPT_HANDLER else None,
+            "assignee_id": ticket.owner_id if role == AGENT and name not in POOL_TASKS else None,
+            "due_at": parse_iso(due) if due else None, "created_at": now,
+        })
 
 
-def project(ticket: Ticket, instance: ProcessInstance, workflow: BpmnWorkflow, before: set[str] | None = None) -> None:
-    ready = ready_user_tasks(workflow)
+def project(ticket: TicketRow, instance: dict, workflow: BpmnWorkflow, ready: list[Task], before: set[str],
+            writes: StepWrites, now: datetime) -> None:
+    """Bring the ticket row, the open-task rows and the instance's timer index in line with the
+    workflow; `ready` is the workflow's ready user tasks after the step."""
     _sync_ticket(ticket, workflow, ready, current_data(workflow, ready))
-    _sync_open_tasks(ticket, instance, ready, before)
-    instance.next_timer_at = None if workflow.completed else next_timer_at(workflow)
-    if workflow.completed and instance.status == "running":
-        instance.status = "completed"
+    _sync_open_tasks(ticket, instance, ready, before, writes, now)
+    instance["next_timer_at"] = None if workflow.completed else next_timer_at(workflow)
+    if workflow.completed and instance["status"] == "running":
+        instance["status"] = "completed"

@@ -113,6 +113,13 @@ def latest_version(process_id: str = TICKET_PROCESS) -> ProcessVersion:
     return version
 
 
+def latest_version_id(process_id: str = TICKET_PROCESS) -> int:
+    """The newest version's id alone: every intake asks, and the files need not come along."""
+    version_id = db.session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id)
+                                   .order_by(ProcessVersion.version.desc()).limit(1))
+    return version_id if version_id is not None else latest_version(process_id).id
+
+
 def form_of(parsed: ParsedVersion, task_name: str) -> str | None:
     """The form a user task of this version names (its `form` property), if any."""
     for spec in (parsed.spec, *parsed.subprocess_specs.values()):

@@ -73,6 +73,7 @@ def task(ticket_id: int, task_id: str):
     message = None
     if request.method == "POST":
         values = coerce(schema, request.form)
+        title = open_task.title  # the row is gone once the step commits
         try:
             services.complete(current_user, ticket, open_task, values, request.remote_addr)
         except StepConflict as exc:
@@ -81,7 +82,7 @@ def task(ticket_id: int, task_id: str):
         except StepRefused as exc:
             errors, message = exc.errors, exc.message
         else:
-            flash(f"“{open_task.title}”已完成。", "success")
+            flash(f"“{title}”已完成。", "success")
             return redirect(url_for("inbox.index"))
     return render_template("tickets/task.html", ticket=ticket, task=open_task, message=message,
                            fields=fields(schema, values, errors), timeline=services.timeline(ticket)), (
