@@ -89,7 +89,7 @@ class Step:
         self.workflow.do_engine_steps(did_complete_task=did_complete)
         # do_engine_steps refreshes timers only at its end: a timer that became due meanwhile
         # (a deadline re-armed in the past) has turned READY and needs one more pass.
-        if any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
+        if any(not t.task_spec.manual for t in projection.ready_tasks(self.workflow)):
             self.workflow.do_engine_steps(did_complete_task=did_complete)
         _prune_finished_rounds(self.workflow)
 
@@ -248,11 +248,8 @@ def _validated(parsed: specs.ParsedVersion, task: Task, data: dict) -> dict:
 
 
 def _check_domain(task: Task, data: dict) -> None:
-    from app.models import Department
-
     if "department_id" in data:
-        dept = db.session.get(Department, data["department_id"])
-        if dept is None or not dept.active:
+        if not step_store.department_active(data["department_id"]):
             raise StepRefused("表单填写有误，请按提示修改。", {"department_id": "承办部门不存在或已停用"})
 
 
@@ -269,7 +266,7 @@ def _start(intake: dict, actor: Actor) -> Step:
     parsed = specs.parsed_version(version_id)
     now = clock.now()
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine())
-    for task in workflow.get_tasks(state=TaskState.READY):
+    for task in projection.ready_tasks(workflow):
         task.set_data(**_initial_data(iso(now)))
     workflow.do_engine_steps()
     ready = projection.ready_user_tasks(workflow)

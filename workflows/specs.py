@@ -10,7 +10,7 @@ from pathlib import Path
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -113,10 +113,14 @@ def latest_version(process_id: str = TICKET_PROCESS) -> ProcessVersion:
     return version
 
 
+_latest_id_query = (select(ProcessVersion.__table__.c.id)
+                    .where(ProcessVersion.__table__.c.process_id == bindparam("process_id"))
+                    .order_by(ProcessVersion.__table__.c.version.desc()).limit(1))
+
+
 def latest_version_id(process_id: str = TICKET_PROCESS) -> int:
     """The newest version's id alone: every intake asks, and the files need not come along."""
-    version_id = db.session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id)
-                                   .order_by(ProcessVersion.version.desc()).limit(1))
+    version_id = db.session.execute(_latest_id_query, {"process_id": process_id}).scalar()
     return version_id if version_id is not None else latest_version(process_id).id
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.sql import Executable
 
 from app.extensions import db
-from app.models import AuditEntry, DeliveredMessage, OpenTask, ProcessInstance, SlaEvent, Ticket
+from app.models import AuditEntry, DeliveredMessage, Department, OpenTask, ProcessInstance, SlaEvent, Ticket
 from workflows import step_sql_pg
 
 _instance = ProcessInstance.__table__
@@ -122,6 +122,12 @@ def lock(ticket_id: int, skip_locked: bool = False) -> tuple[dict, TicketRow] | 
 
 def exists(ticket_id: int) -> bool:
     return db.session.scalar(select(_instance.c.id).where(_instance.c.ticket_id == ticket_id)) is not None
+
+
+def department_active(department_id: int) -> bool:
+    table = Department.__table__
+    statement = _statement("department_active", lambda: select(table.c.active).where(table.c.id == bindparam("id")))
+    return bool(db.session.execute(statement, {"id": department_id}).scalar())
 
 
 def stored_state(instance_id: int) -> bytes:
