@@ -95,6 +95,14 @@ class Config:
     SCRIPT_TIME_LIMIT = float(_env("HOTLINE_SCRIPT_TIME_LIMIT", "1.0"))
     TIMER_SWEEP_SECONDS = _env_int("HOTLINE_TIMER_SWEEP_SECONDS", 30)
 
+    # The switch's (CTI integration's) bearer token for /cti/events; generated into the instance
+    # folder when not given, like SECRET_KEY.
+    CTI_TOKEN = _env("HOTLINE_CTI_TOKEN")
+    # After-call work (整理态): back to ready by itself after this many seconds.
+    ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
+    # A caller who called within this many hours is a repeat caller and is served first.
+    REPEAT_CALLER_HOURS = _env_int("HOTLINE_REPEAT_CALLER_HOURS", 24)
+
 
 class DevelopmentConfig(Config):
     """The embedded default: one command on a laptop or a single server."""
@@ -122,6 +130,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("TEST_DATABASE_URL", "sqlite://"))
     REDIS_URL = _env("TEST_REDIS_URL")
     SEED_DEMO_DATA = False
+    CTI_TOKEN = "test-cti-token"  # noqa: S105 - tests only
 
 
 CONFIGS = {

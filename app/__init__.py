@@ -24,6 +24,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     if not app.config.get("DATA_KEY"):
         app.config["DATA_KEY"] = _instance_secret_key(Path(app.instance_path), "data_key")
+    if not app.config.get("CTI_TOKEN"):
+        app.config["CTI_TOKEN"] = _instance_secret_key(Path(app.instance_path), "cti_token")
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)  # type: ignore[method-assign]
 
@@ -94,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.calls import bp as calls_bp
     from app.inbox import bp as inbox_bp
     from app.knowledge import bp as knowledge_bp
     from app.main import bp as main_bp
@@ -110,3 +113,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(processes_bp, url_prefix="/processes")
     app.register_blueprint(knowledge_bp, url_prefix="/kb")
     app.register_blueprint(people_bp, url_prefix="/people")
+    app.register_blueprint(calls_bp)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.auth.passwords import hash_password
 from app.extensions import db
-from app.models import Department, Skill, Team, User, UserSkill
+from app.models import CallQueue, Department, Skill, Team, User, UserSkill
 
 DEMO_PASSWORD = "demo12393"  # noqa: S105 - printed on start-up; demo installations only
 
@@ -75,6 +75,13 @@ def seed_demo_data() -> bool:
         db.session.add(user)
         if "team_lead" in roles:
             team.leader = user
+    # The five queues of the voice menu: key → queue, served by the business skill, with the
+    # general voice skill as overflow after a minute and a callback offer after three.
+    for code, name, skill, digit in (("enrol", "参保登记", "enrol", "1"), ("benefit", "待遇报销", "benefit", "2"),
+                                     ("offsite", "异地就医", "offsite", "3"), ("complaint", "投诉建议", "complaint", "4"),
+                                     ("english", "English", "en", "9")):
+        db.session.add(CallQueue(code=code, name=name, skill=skills[skill], min_level=1, overflow_skill=skills["voice"],
+                                 overflow_after_seconds=60, max_wait_seconds=180, ivr_digit=digit, active=True))
     from app.people.demo import seed_demo_people
 
     seed_demo_people()

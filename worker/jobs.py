@@ -28,3 +28,12 @@ def sweep_timers() -> dict[str, int]:
         counts = sweep_due_timers()
         logging.getLogger(__name__).info("timer sweep: %s", counts)
         return counts
+
+
+def expire_after_call_work() -> int:
+    """Agents whose after-call work (整理态) ran out go back to ready and get the next waiting call."""
+    from telephony_adapter.agents import expire_after_call_work as expire
+    from workflows import clock
+
+    with job_app_context():
+        return expire(clock.now())

@@ -16,4 +16,6 @@ class Periodic:
 def periodic_jobs(config) -> list[Periodic]:
     return [
         Periodic("worker.jobs.sweep_timers", config["TIMER_SWEEP_SECONDS"]),
+        # After-call work lasts ACW_SECONDS (30 by default); a 5-second tick ends it on time.
+        Periodic("worker.jobs.expire_after_call_work", 5, timeout=60),
     ]

@@ -39,20 +39,22 @@ PERMISSIONS: dict[str, str] = {
     "kb.edit": "编写与修改知识库文章（草稿）",
     "kb.review": "审核发布知识库文章、维护同义词、登记政策变更",
     "reports.view": "查看统计报表",
+    "calls.work": "接听电话、切换坐席状态（示闲、示忙、签出）",
+    "calls.view": "查看来电记录",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     AGENT: frozenset({"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "people.view",
-                      "people.edit", "kb.view"}),
+                      "people.edit", "kb.view", "calls.work"}),
     TEAM_LEAD: frozenset(
         {"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view",
-         "people.view", "people.reveal", "people.edit", "kb.view", "kb.edit", "kb.review"}
+         "people.view", "people.reveal", "people.edit", "kb.view", "kb.edit", "kb.review", "calls.work", "calls.view"}
     ),
-    QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit"}),
+    QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit", "calls.view"}),
     DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department", "kb.view"}),
     MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system", "people.import", "kb.view",
-                        "kb.edit"}),
-    AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins"}),
+                        "kb.edit", "calls.view"}),
+    AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins", "calls.view"}),
     ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins", "people.import"}),
 }
 

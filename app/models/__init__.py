@@ -1,6 +1,7 @@
 """The domain's tables; importing this package registers every model with the metadata."""
 
 from app.models.audit import AuditEntry, AuditHead
+from app.models.contacts import AgentPresence, AgentStateLog, CallQueue, Contact, ContactEvent
 from app.models.knowledge import (
     KbAnswerUse,
     KbArticle,
@@ -18,6 +19,7 @@ from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketS
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
 
 __all__ = [
+    "AgentPresence", "AgentStateLog", "CallQueue", "Contact", "ContactEvent",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
     "PolicyChangeArticle",
     "Attachment", "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",

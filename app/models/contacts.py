@@ -1,0 +1,151 @@
+"""The contact centre: call queues, contacts (来电记录 / CDR) with their event receipts, and the
+agents' presence (坐席状态) with its log of every transition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+# The agent states and their Chinese names (shown on the agent bar and, later, the wallboard).
+AGENT_STATES: dict[str, str] = {
+    "logged_out": "签出",
+    "ready": "示闲",
+    "not_ready": "示忙",
+    "reserved": "振铃",
+    "talking": "通话",
+    "held": "保持",
+    "after_call_work": "整理",
+}
+NOT_READY_REASONS: dict[str, str] = {"break": "小休", "meal": "用餐", "training": "培训", "meeting": "会议",
+                                     "other": "其他"}
+CONTACT_STATES: dict[str, str] = {
+    "ivr": "语音导航", "queued": "排队", "offered": "振铃", "talking": "通话", "held": "保持", "ended": "已结束",
+}
+
+
+class CallQueue(db.Model):
+    """A queue (呼叫队列): which skill serves it, when it overflows, how long a caller may wait."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skill.id"))
+    min_level: Mapped[int] = mapped_column(Integer, default=1)
+    # After this wait, agents with the overflow skill are offered the call too (0: never).
+    overflow_skill_id: Mapped[int | None] = mapped_column(ForeignKey("skill.id"))
+    overflow_after_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # After this wait the caller is offered a callback request (预约回拨); 0: never.
+    max_wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    dialled_number: Mapped[str | None] = mapped_column(String(32))
+    ivr_digit: Mapped[str | None] = mapped_column(String(4))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    skill = relationship("Skill", foreign_keys=[skill_id])
+    overflow_skill = relationship("Skill", foreign_keys=[overflow_skill_id])
+
+
+class Contact(db.Model):
+    """One call (later also a chat): its path through IVR, queue and agent, with the times the
+    reports are built from. Times in seconds; `abandoned` calls ended while waiting."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "call_id"),
+        # The ACD's question: the waiting calls of a queue, most urgent first.
+        Index("ix_contact_waiting", "state", "queue_id", "priority", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), default="phone")
+    source: Mapped[str] = mapped_column(String(32))  # which switch / integration reported it
+    call_id: Mapped[str] = mapped_column(String(128))  # the SIP Call-ID or the switch's call uuid
+    caller: Mapped[str | None] = mapped_column(String(32), index=True)
+    dialled: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="ivr")
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first: repeat callers
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    ivr_path: Mapped[str] = mapped_column(Text, default="")  # the keys pressed, e.g. "1>2"
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set while the call is on hold
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_seconds: Mapped[float] = mapped_column(default=0.0)
+    ring_seconds: Mapped[float] = mapped_column(default=0.0)
+    talk_seconds: Mapped[float] = mapped_column(default=0.0)
+    hold_seconds: Mapped[float] = mapped_column(default=0.0)
+    acw_seconds: Mapped[float] = mapped_column(default=0.0)
+    abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+    hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    recording: Mapped[str | None] = mapped_column(String(255))
+    survey_score: Mapped[int | None] = mapped_column(Integer)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+
+    queue = relationship(CallQueue)
+    agent = relationship("User")
+
+    @property
+    def state_label(self) -> str:
+        return CONTACT_STATES.get(self.state, self.state)
+
+
+class ContactEvent(db.Model):
+    """Every switch event received, once: a repeated (source, event id) changes nothing. An event
+    that does not fit the call's state is kept with outcome `ignored` and the reason."""
+
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(128))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))  # applied, ignored
+    note: Mapped[str | None] = mapped_column(String(255))
+    data_json: Mapped[str | None] = mapped_column(Text)
+
+
+class AgentPresence(db.Model):
+    """An agent's state now. `idle_since` orders the ready agents: the longest idle gets the call."""
+
+    __table_args__ = (Index("ix_agent_presence_ready", "state", "idle_since"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="logged_out")
+    reason: Mapped[str | None] = mapped_column(String(20))
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    acw_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+    @property
+    def state_label(self) -> str:
+        label = AGENT_STATES.get(self.state, self.state)
+        if self.state == "not_ready" and self.reason:
+            return f"{label}（{NOT_READY_REASONS.get(self.reason, self.reason)}）"
+        return label
+
+
+class AgentStateLog(db.Model):
+    """One period an agent spent in one state: utilisation, after-call work and adherence are
+    computed from these rows. The open period has no `ended_at`."""
+
+    __table_args__ = (Index("ix_agent_state_log_user_started", "user_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(20))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,91 @@
+"""The ACD (自动话务分配): which ready agent gets a waiting call, and which waiting call an agent
+who just became free gets.
+
+Rules: an agent serves a queue with the queue's skill at its minimum level, or — once the call
+has waited the queue's overflow time — with the queue's overflow skill at any level; among the
+agents who may, the one idle longest gets the call; among the waiting calls an agent may serve,
+repeat callers come first, then the longest waiting. Candidates are locked with SKIP LOCKED on
+PostgreSQL, so two calls routed at once never reserve the same agent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from app.extensions import db
+from app.models import AgentPresence, CallQueue, Contact, UserSkill
+from telephony_adapter import presence
+
+
+def _skip_locked() -> dict:
+    return {"skip_locked": True} if db.engine.dialect.name == "postgresql" else {}
+
+
+def _skill_condition(queue: CallQueue, waited: float):
+    """Who may take a call of this queue that has waited `waited` seconds."""
+    direct = and_(UserSkill.skill_id == queue.skill_id, UserSkill.level >= queue.min_level)
+    if queue.overflow_skill_id and queue.overflow_after_seconds and waited >= queue.overflow_after_seconds:
+        return or_(direct, UserSkill.skill_id == queue.overflow_skill_id)
+    return direct
+
+
+def pick_agent(contact: Contact, now: datetime) -> AgentPresence | None:
+    """The longest-idle ready agent who may take this call, locked; None when nobody may."""
+    queue = db.session.get(CallQueue, contact.queue_id)
+    waited = (now - contact.queued_at).total_seconds() if contact.queued_at else 0.0
+    agent_ids = select(UserSkill.user_id).where(_skill_condition(queue, waited))
+    return db.session.scalar(
+        select(AgentPresence).where(AgentPresence.state == "ready", AgentPresence.user_id.in_(agent_ids))
+        .order_by(AgentPresence.idle_since, AgentPresence.user_id).limit(1)
+        .with_for_update(**_skip_locked()))
+
+
+def pick_contact(user_id: int, now: datetime) -> Contact | None:
+    """The waiting call this agent should get now, locked; None when there is none for them."""
+    levels = dict(db.session.execute(select(UserSkill.skill_id, UserSkill.level).where(UserSkill.user_id == user_id)).all())
+    if not levels:
+        return None
+    served = []
+    for queue in db.session.scalars(select(CallQueue).where(CallQueue.active.is_(True))):
+        if levels.get(queue.skill_id, 0) >= queue.min_level:
+            served.append(Contact.queue_id == queue.id)
+        elif queue.overflow_skill_id in levels and queue.overflow_after_seconds:
+            overflowed = now - timedelta(seconds=queue.overflow_after_seconds)
+            served.append(and_(Contact.queue_id == queue.id, Contact.queued_at <= overflowed))
+    if not served:
+        return None
+    return db.session.scalar(
+        select(Contact).where(Contact.state == "queued", or_(*served))
+        .order_by(Contact.priority.desc(), Contact.queued_at, Contact.id).limit(1)
+        .with_for_update(**_skip_locked()))
+
+
+def offer(contact: Contact, agent: AgentPresence, now: datetime) -> None:
+    """Reserve the agent for the call: their phone rings (振铃)."""
+    contact.state, contact.agent_id, contact.offered_at = "offered", agent.user_id, now
+    contact.wait_seconds = _seconds(contact.queued_at, now)
+    presence.move(agent, "reserved", now, contact_id=contact.id)
+
+
+def route_contact(contact: Contact, now: datetime) -> AgentPresence | None:
+    """A call has just been queued (or waited past its overflow time): offer it if someone may take it."""
+    agent = pick_agent(contact, now)
+    if agent is not None:
+        offer(contact, agent, now)
+    return agent
+
+
+def agent_available(user_id: int, now: datetime) -> Contact | None:
+    """An agent has just become ready: give them the waiting call they should take, if any."""
+    agent = presence.presence(user_id, lock=True)
+    if agent.state != "ready":
+        return None
+    contact = pick_contact(user_id, now)
+    if contact is not None:
+        offer(contact, agent, now)
+    return contact
+
+
+def _seconds(start: datetime | None, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds()) if start else 0.0

@@ -1,0 +1,205 @@
+"""Calls through the CTI event API: the ACD's choices, agent states and the call records they leave."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AgentPresence, AgentStateLog, CallQueue, Contact, ContactEvent, UserSkill
+from telephony_adapter import agents
+from tests import factories
+from workflows import clock
+
+T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Lanzhou
+TOKEN = {"Authorization": "Bearer test-cti-token"}
+_ids = itertools.count(1)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def event(client, kind: str, call_id: str, seconds: float, event_id: str | None = None, **data):
+    body = {"source": "kamailio", "event_id": event_id or f"e{next(_ids)}", "kind": kind, "call_id": call_id,
+            "at": at(seconds).isoformat(), "data": data}
+    response = client.post("/cti/events", json=body, headers=TOKEN)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def contact(call_id: str) -> Contact:
+    db.session.expire_all()
+    return db.session.scalar(select(Contact).where(Contact.call_id == call_id))
+
+
+def state_of(user) -> str:
+    db.session.expire_all()
+    return db.session.get(AgentPresence, user.id).state
+
+
+@pytest.fixture
+def centre(app):
+    """Two skills, a 待遇报销 queue (overflow to 综合 after 60 s) and three agents."""
+    benefits = factories.skill("benefits", "待遇报销")
+    general = factories.skill("general", "综合咨询")
+    queue = CallQueue(code="benefits", name="待遇报销", skill_id=benefits.id, min_level=2, overflow_skill_id=general.id,
+                      overflow_after_seconds=60, max_wait_seconds=180, ivr_digit="2")
+    db.session.add(queue)
+    people = {name: factories.user(name, ["agent"]) for name in ("li", "wang", "zhao")}
+    db.session.add_all([UserSkill(user_id=people["li"].id, skill_id=benefits.id, level=3),
+                        UserSkill(user_id=people["wang"].id, skill_id=benefits.id, level=2),
+                        UserSkill(user_id=people["zhao"].id, skill_id=general.id, level=4)])
+    db.session.commit()
+    return people
+
+
+def ready(user, seconds: float) -> agents.StateChange:
+    with clock.frozen_at(at(seconds)):
+        return agents.set_state(user.id, "ready", clock.now())
+
+
+def test_the_longest_idle_agent_with_the_skill_gets_the_call_and_the_record_keeps_every_time(client, centre):
+    """王 has waited longest among those who know 待遇报销; 赵 (other skill) is never offered it. The
+    call's record ends with the queue wait, ring, talk and hold times the events imply."""
+    li, wang, zhao = centre["li"], centre["wang"], centre["zhao"]
+    ready(zhao, -300)
+    ready(wang, -200)
+    ready(li, -100)
+    event(client, "incoming", "c1", 0, caller="13800000001", dialled="12393")
+    event(client, "ivr", "c1", 5, digit="2")
+    answer = event(client, "queued", "c1", 8)
+    assert answer["offered_to"] == wang.id and state_of(wang) == "reserved" and state_of(zhao) == "ready"
+    event(client, "answered", "c1", 12)
+    event(client, "held", "c1", 40)
+    event(client, "resumed", "c1", 55)
+    event(client, "hangup", "c1", 100, cause="caller_bye")
+    record = contact("c1")
+    assert (record.state, record.agent_id, record.ivr_path, record.abandoned) == ("ended", wang.id, "2", False)
+    assert (record.wait_seconds, record.ring_seconds, record.hold_seconds, record.talk_seconds) == (0, 4, 15, 73)
+    assert state_of(wang) == "after_call_work"
+
+
+def test_an_agent_in_after_call_work_is_skipped_and_returns_to_ready_when_it_runs_out(client, centre, app):
+    li, wang = centre["li"], centre["wang"]
+    ready(wang, -200)
+    ready(li, -100)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "queued", "c1", 1, queue="benefits")
+    event(client, "answered", "c1", 3)
+    event(client, "hangup", "c1", 33)  # 王 is in after-call work until 33 + 30 s
+    event(client, "incoming", "c2", 40, caller="13800000002")
+    assert event(client, "queued", "c2", 41, queue="benefits")["offered_to"] == li.id
+    assert agents.expire_after_call_work(at(62)) == 0  # not yet
+    assert agents.expire_after_call_work(at(70)) == 1
+    db.session.expire_all()
+    row = db.session.get(AgentPresence, wang.id)
+    assert row.state == "ready" and row.idle_since == at(63)  # when it ran out, not when the job looked
+    assert contact("c1").acw_seconds == app.config["ACW_SECONDS"]
+
+
+def test_with_nobody_ready_the_call_waits_and_goes_to_the_first_agent_who_becomes_ready(client, centre):
+    """Two calls wait; the repeat caller (called 2 h ago) is served first although they queued later."""
+    li = centre["li"]
+    event(client, "incoming", "old", -7200, caller="13900000009")
+    event(client, "hangup", "old", -7100)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    assert event(client, "queued", "c1", 1, queue="benefits")["offered_to"] is None
+    event(client, "incoming", "c2", 5, caller="13900000009")
+    event(client, "queued", "c2", 6, queue="benefits")
+    assert contact("c2").priority == 1 and contact("c1").state == "queued"
+    change = ready(li, 20)
+    assert change.offered.call_id == "c2" and state_of(li) == "reserved"
+    assert contact("c2").wait_seconds == 14 and contact("c1").state == "queued"
+
+
+def test_a_caller_who_hangs_up_while_waiting_is_an_abandoned_call_with_their_wait(client, centre):
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "queued", "c1", 10, queue="benefits")
+    event(client, "hangup", "c1", 47, cause="caller_cancel")
+    record = contact("c1")
+    assert record.abandoned and record.wait_seconds == 37 and record.agent_id is None and record.state == "ended"
+
+
+def test_after_the_overflow_wait_an_agent_with_the_wider_skill_takes_the_call(client, centre):
+    zhao = centre["zhao"]
+    event(client, "incoming", "c1", 0)
+    event(client, "queued", "c1", 0, queue="benefits")
+    assert ready(zhao, 30).offered is None  # 综合 may help only after 60 s
+    with clock.frozen_at(at(31)):
+        agents.set_state(zhao.id, "not_ready", clock.now(), "break")
+    assert ready(zhao, 61).offered.call_id == "c1"
+
+
+def test_a_repeated_event_changes_nothing_and_one_out_of_place_is_kept_as_ignored(client, centre):
+    ready(centre["li"], -10)
+    event(client, "incoming", "c1", 0, event_id="x1")
+    again = event(client, "incoming", "c1", 0, event_id="x1")
+    assert again["result"] == "duplicate"
+    assert db.session.scalar(select(func.count(Contact.id))) == 1
+    held = event(client, "held", "c1", 3)  # nobody is talking yet
+    assert held["result"] == "ignored" and "不适用" in held["note"]
+    assert db.session.scalar(select(ContactEvent.outcome).where(ContactEvent.kind == "held")) == "ignored"
+    assert contact("c1").state == "ivr"
+
+
+def test_bad_requests_are_refused_clearly_and_store_nothing(client, centre):
+    body = {"event_id": "b1", "kind": "incoming", "call_id": "c1", "at": at(0).isoformat()}
+    assert client.post("/cti/events", json=body).status_code == 401
+    assert client.post("/cti/events", json=body, headers={"Authorization": "Bearer guess"}).status_code == 401
+    wrong = client.post("/cti/events", json={**body, "kind": "teleport"}, headers=TOKEN)
+    assert wrong.status_code == 400 and "未知的事件类型" in wrong.get_json()["error"]
+    naive = client.post("/cti/events", json={**body, "at": "2026-12-07T09:00:00"}, headers=TOKEN)
+    assert naive.status_code == 400 and "时区" in naive.get_json()["error"]
+    garbage = client.post("/cti/events", data="{not json", headers={**TOKEN, "Content-Type": "application/json"})
+    assert garbage.status_code == 400
+    assert db.session.scalar(select(func.count(ContactEvent.id))) == 0
+
+
+def test_every_state_an_agent_passes_through_is_a_logged_period(client, centre):
+    """示闲 → 振铃 → 通话 → 整理 → 示忙（用餐）: each period starts where the previous one ended."""
+    li = centre["li"]
+    ready(li, 0)
+    event(client, "incoming", "c1", 10)
+    event(client, "queued", "c1", 10, queue="benefits")
+    event(client, "answered", "c1", 14)
+    event(client, "hangup", "c1", 74)
+    with clock.frozen_at(at(90)):
+        agents.set_state(li.id, "ready", clock.now())  # 整理完成 by key, before the 30 s ran out
+        agents.set_state(li.id, "not_ready", clock.now(), "meal")
+    periods = db.session.execute(select(AgentStateLog.state, AgentStateLog.reason, AgentStateLog.started_at,
+                                        AgentStateLog.ended_at).where(AgentStateLog.user_id == li.id)
+                                 .order_by(AgentStateLog.id)).all()
+    assert periods == [("ready", None, at(0), at(10)), ("reserved", None, at(10), at(14)),
+                       ("talking", None, at(14), at(74)), ("after_call_work", None, at(74), at(90)),
+                       ("ready", None, at(90), at(90)), ("not_ready", "meal", at(90), None)]
+    assert contact("c1").acw_seconds == 16
+
+
+def test_the_agent_bar_changes_state_and_refuses_not_ready_without_a_reason(client, auth, centre):
+    auth.login("li")
+    page = client.get("/inbox/").get_data(as_text=True)
+    assert "示闲 F8" in page and 'id="agent-bar"' in page
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/inbox/")
+    answer = client.post("/calls/presence", data={"csrf_token": token, "state": "not_ready"},
+                         headers={"Accept": "application/json"})
+    assert answer.status_code == 422 and "原因" in answer.get_json()["error"]
+    answer = client.post("/calls/presence", data={"csrf_token": token, "state": "ready"},
+                         headers={"Accept": "application/json"})
+    assert answer.get_json()["state"] == "ready" and answer.get_json()["label"] == "示闲"
+    assert state_of(centre["li"]) == "ready"
+
+
+def test_team_leads_read_the_call_records_with_abandoned_calls_marked(client, auth, centre):
+    factories.user("lead1", ["team_lead"])
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "queued", "c1", 10, queue="benefits")
+    event(client, "hangup", "c1", 47)
+    auth.login("lead1")
+    page = client.get("/calls/?filter=abandoned").get_data(as_text=True)
+    assert "13800000001" in page and "放弃" in page and "待遇报销" in page
