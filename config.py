@@ -98,6 +98,9 @@ class Config:
     # The switch's (CTI integration's) bearer token for /cti/events; generated into the instance
     # folder when not given, like SECRET_KEY.
     CTI_TOKEN = _env("HOTLINE_CTI_TOKEN")
+    # Kamailio's xhttp address, when the site's switch is the Kamailio set-up of telephony_adapter/sip:
+    # the platform tells it there to connect a call that waited in the queue.
+    KAMAILIO_XHTTP_URL = _env("HOTLINE_KAMAILIO_XHTTP_URL")
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.

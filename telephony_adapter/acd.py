@@ -41,18 +41,24 @@ def pick_agent(contact: Contact, now: datetime) -> AgentPresence | None:
         .with_for_update(**_skip_locked()))
 
 
+def _queues_for(user_id: int) -> list[tuple]:
+    """Each active queue with this agent's level in its skill and in its overflow skill, in one query."""
+    level = select(UserSkill.level).where(UserSkill.user_id == user_id)
+    direct = level.where(UserSkill.skill_id == CallQueue.skill_id).scalar_subquery()
+    overflow = level.where(UserSkill.skill_id == CallQueue.overflow_skill_id).scalar_subquery()
+    return db.session.execute(select(CallQueue.id, CallQueue.min_level, CallQueue.overflow_after_seconds,
+                                     direct, overflow).where(CallQueue.active.is_(True))).all()
+
+
 def pick_contact(user_id: int, now: datetime) -> Contact | None:
     """The waiting call this agent should get now, locked; None when there is none for them."""
-    levels = dict(db.session.execute(select(UserSkill.skill_id, UserSkill.level).where(UserSkill.user_id == user_id)).all())
-    if not levels:
-        return None
     served = []
-    for queue in db.session.scalars(select(CallQueue).where(CallQueue.active.is_(True))):
-        if levels.get(queue.skill_id, 0) >= queue.min_level:
-            served.append(Contact.queue_id == queue.id)
-        elif queue.overflow_skill_id in levels and queue.overflow_after_seconds:
-            overflowed = now - timedelta(seconds=queue.overflow_after_seconds)
-            served.append(and_(Contact.queue_id == queue.id, Contact.queued_at <= overflowed))
+    for queue_id, min_level, overflow_after, level, overflow_level in _queues_for(user_id):
+        if level is not None and level >= min_level:
+            served.append(Contact.queue_id == queue_id)
+        elif overflow_level is not None and overflow_after:
+            served.append(and_(Contact.queue_id == queue_id,
+                               Contact.queued_at <= now - timedelta(seconds=overflow_after)))
     if not served:
         return None
     return db.session.scalar(
@@ -76,9 +82,10 @@ def route_contact(contact: Contact, now: datetime) -> AgentPresence | None:
     return agent
 
 
-def agent_available(user_id: int, now: datetime) -> Contact | None:
-    """An agent has just become ready: give them the waiting call they should take, if any."""
-    agent = presence.presence(user_id, lock=True)
+def agent_available(user_id: int, now: datetime, agent: AgentPresence | None = None) -> Contact | None:
+    """An agent has just become ready: give them the waiting call they should take, if any.
+    `agent`: their presence row when the caller already holds its lock."""
+    agent = agent or presence.presence(user_id, lock=True)
     if agent.state != "ready":
         return None
     contact = pick_contact(user_id, now)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.extensions import db
 from app.models import AgentPresence, Contact
-from telephony_adapter import acd, presence
+from telephony_adapter import acd, presence, push
 
 
 @dataclass
@@ -23,10 +23,22 @@ def set_state(user_id: int, state: str, now: datetime, reason: str | None = None
     if row.state == "after_call_work" and state == "ready":
         _end_after_call_work(row, now)
     else:
-        row = presence.choose(user_id, state, now, reason)
-    offered = acd.agent_available(user_id, now) if state == "ready" else None
+        row = presence.choose(user_id, state, now, reason, row)
+    offered = acd.agent_available(user_id, now, row) if state == "ready" else None
     db.session.commit()
+    if offered is not None:
+        _offered(user_id, offered)
     return StateChange(row, offered)
+
+
+def _offered(user_id: int, contact: Contact) -> None:
+    """After the commit: the screen pop, and the switch told to ring the agent if it holds the call."""
+    from flask import current_app
+
+    from telephony_adapter import kamailio
+
+    push.publish(user_id, "offer", {"contact_id": contact.id})
+    kamailio.connect(contact, current_app.config.get("KAMAILIO_XHTTP_URL"))
 
 
 def _end_after_call_work(row: AgentPresence, end: datetime) -> None:
@@ -46,7 +58,10 @@ def expire_after_call_work(now: datetime) -> int:
             db.session.rollback()
             continue
         _end_after_call_work(row, row.acw_until)
-        acd.agent_available(user_id, now)
+        offered = acd.agent_available(user_id, now, row)
         db.session.commit()
+        push.publish(user_id, "presence", {})
+        if offered is not None:
+            _offered(user_id, offered)
         count += 1
     return count

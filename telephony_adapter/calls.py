@@ -7,6 +7,7 @@ call's state is kept as ignored, with the reason."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,8 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import CallQueue, Contact, ContactEvent, User
-from telephony_adapter import acd, presence
+from telephony_adapter import acd, presence, push
 from telephony_adapter.events import APPLIES_IN, SURVEY_SCORES, CallEvent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,7 +64,60 @@ def ingest(event: CallEvent) -> Outcome:
     except IntegrityError:  # the same event arrived twice at the same moment: the other one won
         db.session.rollback()
         return Outcome("duplicate", _contact(event.source, event.call_id))
+    _announce(outcome, event)
     return outcome
+
+
+def _announce(outcome: Outcome, event: CallEvent) -> None:
+    """After the commit: the screen pop to the agent the call was offered to, and the new state
+    to the agent whose state the event changed."""
+    contact = outcome.contact
+    if outcome.result != "applied" or contact is None:
+        return
+    if outcome.offered_to is not None:
+        push.publish(outcome.offered_to, "offer", {"contact_id": contact.id})
+    if contact.agent_id is not None and event.kind in ("answered", "held", "resumed", "hangup", "transferred"):
+        push.publish(contact.agent_id, "presence", {"contact_id": contact.id})
+    if event.kind == "callback_requested":
+        _open_callback_ticket(contact)
+    if event.kind == "survey_result" and contact.ticket_id is not None:
+        from workflows.engine import StepRefused
+
+        try:
+            deliver_survey(contact)
+        except StepRefused as exc:  # kept on the call record; the ticket's own callback still asks
+            log.warning("survey of call %s not delivered to ticket %s: %s", contact.id, contact.ticket_id, exc.message)
+
+
+def _open_callback_ticket(contact: Contact) -> None:
+    """A ticket for the callback, waiting in the agents' pool for dispatch, linked to the call."""
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    queue = contact.queue.name if contact.queue is not None else "人工服务"
+    intake = {"channel": "phone", "category": "help", "urgency": "normal", "caller_phone": contact.caller or "",
+              "subject": f"预约回拨：{queue}",
+              "content": f"来电者在“{queue}”队列等待 {contact.wait_seconds:.0f} 秒后选择预约回拨，请尽快回电并记录诉求。"}
+    try:
+        ticket = engine.start_ticket(intake, Actor.system("ivr"))
+    except engine.StepRefused as exc:  # the call record keeps the request; nothing else is lost
+        log.error("callback ticket for call %s not opened: %s", contact.id, exc.message)
+        return
+    contact = db.session.get(Contact, contact.id)
+    contact.ticket_id = ticket.id
+    db.session.commit()
+
+
+def deliver_survey(contact: Contact) -> str:
+    """The caller's rating reaches the ticket recorded from the call as its satisfaction message;
+    the message id is the call's, so a repeated delivery changes nothing."""
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    satisfaction, label = SURVEY_SCORES[contact.survey_score]
+    return engine.deliver_message(contact.ticket_id, "satisfaction_received",
+                                  {"satisfaction": satisfaction, "source": "ivr_survey", "score_label": label},
+                                  f"survey:{contact.source}:{contact.call_id}", Actor.system("ivr"))
 
 
 def _contact(source: str, call_id: str, lock: bool = False) -> Contact | None:
@@ -185,9 +241,18 @@ def _survey(contact: Contact, event: CallEvent) -> None:
     contact.survey_score = event.data["score"]
 
 
+def _callback_requested(contact: Contact, event: CallEvent) -> None:
+    """The caller chose to leave a callback request (预约回拨) instead of waiting on: the call ends
+    (not as abandoned) and a ticket is opened after the commit (`_open_callback_ticket`)."""
+    if contact.queued_at is not None:
+        contact.wait_seconds = _seconds(contact.queued_at, event.at)
+    contact.state, contact.ended_at, contact.hangup_cause = "ended", event.at, "callback_requested"
+
+
 APPLY = {"ivr": _ivr, "queued": _queued, "offered": _offered, "answered": _answered, "held": _held,
          "resumed": _resumed, "transferred": _transferred, "dtmf": lambda contact, event: None, "hangup": _hangup,
-         "recording_ready": _recording, "survey_result": _survey}
+         "recording_ready": _recording, "survey_result": _survey,
+         "callback_requested": _callback_requested}
 
 
 def survey_satisfaction(score: int) -> str:

@@ -62,11 +62,13 @@ def move(row: AgentPresence, state: str, now: datetime, *, reason: str | None = 
         row.idle_since = None
 
 
-def choose(user_id: int, state: str, now: datetime, reason: str | None = None) -> AgentPresence:
-    """The agent presses 示闲 / 示忙 (with a reason) / 签出 / 整理完成."""
+def choose(user_id: int, state: str, now: datetime, reason: str | None = None,
+           row: AgentPresence | None = None) -> AgentPresence:
+    """The agent presses 示闲 / 示忙 (with a reason) / 签出 / 整理完成. `row`: their presence row,
+    when the caller already holds its lock."""
     if state not in CHOSEN:
         raise PresenceRefused("无法切换到该状态")
-    row = presence(user_id, lock=True)
+    row = row or presence(user_id, lock=True)
     if row.state in ON_A_CALL:
         raise PresenceRefused("通话中不能切换状态，请先结束通话")
     if state == "not_ready" and reason not in NOT_READY_REASONS:

@@ -102,6 +102,9 @@ def _empty_tables() -> None:
             conn.execute(text("PRAGMA foreign_keys=ON"))
 
 
+_OPEN_CONTEXTS: list = []  # browser contexts opened by signed_in(), closed after each test
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request):
     """Every test starts with empty tables and an empty Redis database."""
@@ -111,6 +114,9 @@ def _clean_state(request):
     application = request.getfixturevalue("app")
     with application.app_context():
         yield
+        # Pages left open keep their event streams reconnecting; close them before the tables empty.
+        while _OPEN_CONTEXTS:
+            _OPEN_CONTEXTS.pop().close()
         db.session.remove()
         _empty_tables()
         get_redis().flushdb()
@@ -200,6 +206,7 @@ def signed_in(browser, live_server: str, username: str, width: int = 1280, heigh
     from tests import factories
 
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": width, "height": height})
+    _OPEN_CONTEXTS.append(context)
     tab = context.new_page()
     tab.set_default_timeout(timeout_ms)
     tab.goto(f"{live_server}/login")

@@ -203,3 +203,105 @@ def test_team_leads_read_the_call_records_with_abandoned_calls_marked(client, au
     auth.login("lead1")
     page = client.get("/calls/?filter=abandoned").get_data(as_text=True)
     assert "13800000001" in page and "放弃" in page and "待遇报销" in page
+
+
+def test_the_screen_pop_shows_the_callers_people_masked_tickets_and_calls_and_logs_the_look(client, auth, centre):
+    """王建国 calls again: the pop lists him (ID masked), his earlier ticket and call; the look at
+    his data is logged with the call as its grounds."""
+    from app.models import PersonAccess
+    from tests.loop import COMPLAINT
+    from tests.people_helpers import person
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    li = centre["li"]
+    person(phones=["13800000001"])
+    earlier = engine.start_ticket(COMPLAINT, Actor(li.id, "li", "agent"))
+    event(client, "incoming", "old", -3600, caller="13800000001")
+    event(client, "hangup", "old", -3590)
+    ready(li, -10)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "ivr", "c1", 4, digit="2")
+    event(client, "queued", "c1", 6)
+    call = contact("c1")
+    auth.login("li")
+    page = client.get(f"/calls/contacts/{call.id}/pop").get_data(as_text=True)
+    assert "王建国" in page and "6201" in page and "**********" in page
+    assert earlier.number in page and "2（待遇报销）" in page and "重复来电" in page
+    assert f"/tickets/new?phone=13800000001&amp;contact={call.id}" in page
+    [look] = db.session.scalars(select(PersonAccess)).all()
+    assert look.context == f"call:{call.id}" and look.user_id == li.id
+    factories.user("other", ["agent"])
+    auth.logout()
+    auth.login("other")
+    assert client.get(f"/calls/contacts/{call.id}/pop").status_code == 403  # not their call
+
+
+def test_a_ticket_recorded_from_the_call_gets_the_callers_survey_as_its_satisfaction(client, auth, centre):
+    """The agent records the request from the pop and answers it on the spot; after hang-up the
+    caller presses 1 (非常满意) in the survey, and the ticket is archived with that rating."""
+    from app.models import Ticket
+    from tests.conftest import csrf_token
+
+    li = centre["li"]
+    ready(li, -10)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "queued", "c1", 1, queue="benefits")
+    event(client, "answered", "c1", 3)
+    call = contact("c1")
+    auth.login("li")
+    token = csrf_token(client, f"/tickets/new?phone=13800000001&contact={call.id}")
+    response = client.post("/tickets/new", data={
+        "csrf_token": token, "contact_id": call.id, "channel": "phone", "caller_phone": "13800000001",
+        "category": "consultation", "urgency": "normal", "subject": "门诊报销比例", "content": "问门诊报销比例。",
+        "handling": "on_spot", "reply": "职工医保门诊报销比例为 70%。"})
+    assert response.status_code == 302
+    ticket_id = contact("c1").ticket_id
+    assert ticket_id is not None
+    event(client, "hangup", "c1", 90)
+    assert event(client, "survey_result", "c1", 100, score=1)["result"] == "applied"
+    event(client, "survey_result", "c1", 101, score=1)  # the IVR sent it once more under a new id
+    db.session.expire_all()
+    from app.models import DeliveredMessage
+
+    assert db.session.scalar(select(func.count(DeliveredMessage.id))) == 1  # the ticket heard it once
+    ticket = db.session.get(Ticket, ticket_id)
+    assert (ticket.status, ticket.satisfaction) == ("archived", "very_satisfied")
+    assert contact("c1").survey_score == 1
+
+
+def test_a_caller_tired_of_waiting_leaves_a_callback_request_that_becomes_a_pool_ticket(client, centre):
+    """After three minutes in 待遇报销 the caller presses the key for 预约回拨: the call ends (not as
+    abandoned), and a ticket with their number waits in the agents' pool, linked to the call."""
+    from app.models import OpenTask, Ticket
+
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "queued", "c1", 5, queue="benefits")
+    assert event(client, "callback_requested", "c1", 185)["result"] == "applied"
+    record = contact("c1")
+    assert (record.state, record.abandoned, record.hangup_cause, record.wait_seconds) == (
+        "ended", False, "callback_requested", 180)
+    ticket = db.session.get(Ticket, record.ticket_id)
+    assert ticket.caller_phone == "13800000001" and ticket.subject == "预约回拨：待遇报销"
+    [task] = db.session.scalars(select(OpenTask).where(OpenTask.ticket_id == ticket.id)).all()
+    assert (task.task_name, task.role, task.assignee_id) == ("dispatch", "agent", None)  # in 待认领
+
+
+def test_a_manager_sets_up_a_queue_and_a_clash_is_refused_by_name(client, auth, centre):
+    factories.user("manager1", ["manager"])
+    auth.login("manager1")
+    from app.models import Skill
+    from tests.conftest import csrf_token
+
+    general = db.session.scalar(select(Skill).where(Skill.code == "general"))
+    token = csrf_token(client, "/calls/queues/new")
+    form = {"csrf_token": token, "code": "offsite", "name": "异地就医", "skill_id": general.id, "min_level": 2,
+            "overflow_skill_id": 0, "overflow_after_seconds": 0, "max_wait_seconds": 120, "ivr_digit": "2",
+            "active": "y"}
+    clash = client.post("/calls/queues/new", data=form)
+    assert clash.status_code == 422 and "按键 2 已分配给队列“待遇报销”" in clash.get_data(as_text=True)
+    assert client.post("/calls/queues/new", data={**form, "ivr_digit": "3"}).status_code == 302
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "offsite"))
+    assert (queue.ivr_digit, queue.min_level, queue.max_wait_seconds, queue.overflow_skill_id) == ("3", 2, 120, None)
+    page = client.get("/calls/queues").get_data(as_text=True)
+    assert "异地就医" in page and "综合咨询" in page

@@ -17,8 +17,9 @@ from tests import factories
 from tests.conftest import csrf_token
 
 PUBLIC = {"static", "auth.login", "main.healthz"}
-# Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py).
-SWITCH_FACING = {"calls.events"}
+# Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
+# tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
+SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event"}
 SIGNED_IN_ONLY = {"main.home", "auth.change_password", "auth.logout"}
 
 
@@ -74,12 +75,17 @@ def world(app):
     draft = kb.save_draft(None, ArticleInput(None, "异地就医备案怎么办理？", "通过国家医保服务平台 APP 在线办理备案。",
                                              "", "", "public", None, None), target)
     kb.publish(draft)  # published, so every role that may read the knowledge base reaches it
+    from app.models import CallQueue, Contact
+
+    queue = CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1)
+    call = Contact(source="kamailio", call_id="call-1", caller="13800000001", state="ended", ivr_path="")
+    db.session.add_all([queue, call])
     db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,
             "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
             "ticket_id": ticket.id, "task_id": task, "attachment_id": attachment.id,
             "process_id": "ticket", "number": 1, "name": "ticket.bpmn", "person_id": insured.id,
-            "import_id": upload.id}
+            "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id}
 
 
 def tasks_of(ticket_id):
@@ -89,6 +95,12 @@ def tasks_of(ticket_id):
     from app.models import OpenTask
 
     return db.session.scalars(select(OpenTask.id).where(OpenTask.ticket_id == ticket_id)).all()
+
+
+def test_the_switch_facing_routes_are_exactly_those_behind_the_token(app):
+    marked = {rule.endpoint for rule, _ in _routes(app)
+              if getattr(app.view_functions[rule.endpoint], "switch_facing", False)}
+    assert marked == SWITCH_FACING
 
 
 def test_every_route_declares_who_may_use_it(app):

@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, str] = {
     "reports.view": "查看统计报表",
     "calls.work": "接听电话、切换坐席状态（示闲、示忙、签出）",
     "calls.view": "查看来电记录",
+    "calls.configure": "配置呼叫队列、技能等级与溢出、等待时限",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -53,7 +54,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit", "calls.view"}),
     DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department", "kb.view"}),
     MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system", "people.import", "kb.view",
-                        "kb.edit", "calls.view"}),
+                        "kb.edit", "calls.view", "calls.configure"}),
     AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins", "calls.view"}),
     ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins", "people.import"}),
 }

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.permissions import permission_required
-from app.calls import bp
+from app.calls import bp, services
+from app.calls import queues as queue_settings
+from app.calls.forms import QueueForm
 from app.extensions import db
-from app.models import Contact
+from app.models import CallQueue, Contact
 from app.models.contacts import AGENT_STATES, NOT_READY_REASONS
-from telephony_adapter import agents, presence
+from telephony_adapter import agents, presence, push
 from workflows import clock
 
 
@@ -27,6 +29,8 @@ def agent_state():
     if request.method == "GET":
         row = presence.presence(current_user.id)
         db.session.commit()
+        if request.args.get("fragment"):  # the bar itself, redrawn when a push says the state moved
+            return render_template("calls/_agent_bar.html", agent_presence=row, not_ready_reasons=NOT_READY_REASONS)
         return jsonify(_presence_json(row))
     state, reason = request.form.get("state", ""), request.form.get("reason") or None
     try:
@@ -44,6 +48,32 @@ def agent_state():
     return redirect(request.referrer or url_for("main.home"))
 
 
+@bp.route("/calls/stream")
+@permission_required("calls.work")
+def stream():
+    """Server-sent events for the signed-in agent: `offer` (screen pop) and `presence`."""
+    from app.redis_client import get_redis
+
+    events = push.stream(current_user.id, get_redis())
+    # The stream outlives the request's database work: end the session now, so no transaction
+    # (and no lock) stays open for the stream's ten minutes.
+    db.session.close()
+    return Response(events, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.route("/calls/contacts/<int:contact_id>/pop")
+@permission_required("calls.work", "calls.view")
+def pop(contact_id: int):
+    """The screen pop's content for one call (来电弹屏)."""
+    contact = services.visible_contact(current_user, contact_id)
+    return render_template("calls/_pop.html", pop=services.screen_pop(current_user, contact, request.remote_addr))
+
+
+# Only the agent the call went to, or those who read call records, see its pop (403 otherwise).
+pop.object_scoped = True  # type: ignore[attr-defined]
+
+
 @bp.route("/calls/")
 @permission_required("calls.view")
 def records():
@@ -57,3 +87,35 @@ def records():
     rows = db.session.scalars(query.limit(200)).all()
     return render_template("calls/records.html", rows=rows, only=only, states=AGENT_STATES,
                            reasons=NOT_READY_REASONS)
+
+
+@bp.route("/calls/queues")
+@permission_required("calls.configure")
+def queues():
+    rows = db.session.scalars(select(CallQueue).order_by(CallQueue.ivr_digit, CallQueue.code)).all()
+    waiting = dict(db.session.execute(select(Contact.queue_id, func.count(Contact.id))
+                                      .where(Contact.state == "queued").group_by(Contact.queue_id)).all())
+    return render_template("calls/queues.html", queues=rows, waiting=waiting)
+
+
+@bp.route("/calls/queues/new", methods=["GET", "POST"])
+@bp.route("/calls/queues/<int:queue_id>", methods=["GET", "POST"])
+@permission_required("calls.configure")
+def edit_queue(queue_id: int | None = None):
+    queue = db.session.get(CallQueue, queue_id) if queue_id else None
+    if queue_id and queue is None:
+        abort(404)
+    form = QueueForm(obj=queue) if request.method == "GET" and queue else QueueForm()
+    form.skill_id.choices = queue_settings.skill_choices()
+    form.overflow_skill_id.choices = queue_settings.skill_choices(with_none=True)
+    if request.method == "GET" and queue and queue.overflow_skill_id is None:
+        form.overflow_skill_id.data = 0
+    errors: list[str] = []
+    if form.validate_on_submit():
+        saved, errors = queue_settings.save_queue(form, queue)
+        if saved:
+            flash(f"队列“{saved.name}”已保存。", "success")
+            return redirect(url_for("calls.queues"))
+    elif request.method == "POST":
+        errors = [message for messages in form.errors.values() for message in messages]
+    return render_template("calls/queue_form.html", form=form, queue=queue, errors=errors), (422 if errors else 200)

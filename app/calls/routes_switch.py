@@ -9,8 +9,9 @@ from flask import current_app, jsonify, request
 
 from app.calls import bp
 from app.extensions import csrf
-from telephony_adapter import calls
-from telephony_adapter.events import EventInvalid, parse
+from telephony_adapter import calls, kamailio
+from telephony_adapter.events import CallEvent, EventInvalid, parse
+from workflows import clock
 
 
 def switch_token_required(view):
@@ -46,3 +47,49 @@ def events():
                    contact=None if contact is None else {"id": contact.id, "state": contact.state,
                                                          "agent_id": contact.agent_id},
                    offered_to=outcome.offered_to)
+
+
+# --- Kamailio (telephony_adapter/sip/kamailio.cfg): plain-text answers, first line read -------------
+
+
+def _text(body: str, status: int = 200):
+    return body + "\n", status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _call_id() -> str | None:
+    value = (request.args.get("call_id") or "").strip()
+    return value if 0 < len(value) <= 128 else None
+
+
+@bp.route("/cti/kamailio/route")
+@switch_token_required
+def kamailio_route():
+    call_id = _call_id()
+    if call_id is None:
+        return _text("reject", 400)
+    answer = kamailio.route(call_id, request.args.get("caller", "")[:32], request.args.get("dialled", "")[:32],
+                            clock.now())
+    return _text(answer)
+
+
+@bp.route("/cti/kamailio/waiting")
+@switch_token_required
+def kamailio_waiting():
+    call_id, tindex, tlabel = _call_id(), request.args.get("tindex", ""), request.args.get("tlabel", "")
+    if call_id is None or not tindex.isdigit() or not tlabel.isdigit():
+        return _text("bad request", 400)
+    found = kamailio.waiting(call_id, tindex, tlabel, current_app.config.get("KAMAILIO_XHTTP_URL"))
+    return _text("ok" if found else "unknown call", 200 if found else 404)
+
+
+@bp.route("/cti/kamailio/event")
+@switch_token_required
+def kamailio_event():
+    """Dialog events: answered, hangup (normal, caller_cancel, agent_486 …). One of each per call."""
+    call_id, kind = _call_id(), request.args.get("kind", "")
+    if call_id is None or kind not in ("answered", "hangup"):
+        return _text("bad request", 400)
+    cause = request.args.get("cause", "normal")[:64]
+    outcome = calls.ingest(CallEvent(kamailio.SOURCE, f"{call_id}:{kind}", kind, call_id, clock.now(),
+                                     {"cause": cause} if kind == "hangup" else {}))
+    return _text(outcome.result)

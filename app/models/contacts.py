@@ -86,6 +86,9 @@ class Contact(db.Model):
     recording: Mapped[str | None] = mapped_column(String(255))
     survey_score: Mapped[int | None] = mapped_column(Integer)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    # The switch's handle on a call held in the queue (Kamailio: "tindex:tlabel" of the suspended
+    # INVITE), used to connect it once an agent is free.
+    switch_ref: Mapped[str | None] = mapped_column(String(64))
 
     queue = relationship(CallQueue)
     agent = relationship("User")

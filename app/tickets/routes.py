@@ -32,6 +32,9 @@ def new():
             except StepRefused as exc:
                 errors, message = exc.errors, exc.message
             else:
+                from app.calls.services import link_ticket
+
+                link_ticket(request.form.get("contact_id", type=int), ticket.id, current_user)
                 article_id = request.form.get("kb_article_id", type=int)
                 if article_id and values["answered_on_spot"]:
                     services.record_kb_answer(ticket, article_id, current_user)
@@ -44,7 +47,9 @@ def new():
     return render_template("tickets/new.html", fields={f.name: f for f in fields(schema, values, errors)},
                            values=values, errors=errors, message=message,
                            handling=request.form.get("handling", "dispatch"), department_choices=department_choices(),
-                           department_id=request.form.get("department_id", type=int)), (422 if errors else 200)
+                           department_id=request.form.get("department_id", type=int),
+                           contact_id=request.values.get("contact", type=int) or request.form.get("contact_id", type=int)), (
+        422 if errors else 200)
 
 
 @bp.route("/<int:ticket_id>")

@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('recording', sa.String(length=255), nullable=True),
     sa.Column('survey_score', sa.Integer(), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('switch_ref', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['agent_id'], ['user.id'], name=op.f('fk_contact_agent_id_user')),
     sa.ForeignKeyConstraint(['queue_id'], ['call_queue.id'], name=op.f('fk_contact_queue_id_call_queue')),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_contact_ticket_id_ticket')),

@@ -1,30 +1,66 @@
-// The agent state bar: time in the current state (and the after-call work countdown), F8 示闲, F9 示忙.
+// The agent state bar: time in the current state (and the after-call work countdown), F8 示闲,
+// F9 示忙; pushed events (server-sent, not polled) redraw the bar and show the screen pop (来电弹屏).
 (function () {
-  const bar = document.getElementById("agent-bar");
+  let bar = document.getElementById("agent-bar");
   if (!bar) return;
-  const clock = bar.querySelector(".agent-clock");
-  const since = bar.dataset.since ? new Date(bar.dataset.since) : null;
-  const acwUntil = bar.dataset.acwUntil ? new Date(bar.dataset.acwUntil) : null;
+  const barUrl = bar.getAttribute("action") + "?fragment=1";
+  let timer = null;
   const mmss = (seconds) => {
     const s = Math.max(0, Math.floor(seconds));
     return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
   };
-  function tick() {
-    if (acwUntil) {
-      const left = (acwUntil - Date.now()) / 1000;
-      clock.textContent = left > 0 ? `剩 ${mmss(left)}` : "";
-      if (left <= -2) window.location.reload(); // the worker has put the agent back to ready
-    } else if (since) {
-      clock.textContent = mmss((Date.now() - since) / 1000);
+  function startClock() {
+    if (timer) clearInterval(timer);
+    const clock = bar.querySelector(".agent-clock");
+    const since = bar.dataset.since ? new Date(bar.dataset.since) : null;
+    const acwUntil = bar.dataset.acwUntil ? new Date(bar.dataset.acwUntil) : null;
+    function tick() {
+      if (acwUntil) {
+        const left = (acwUntil - Date.now()) / 1000;
+        clock.textContent = left > 0 ? `剩 ${mmss(left)}` : "";
+      } else if (since) {
+        clock.textContent = mmss((Date.now() - since) / 1000);
+      }
     }
+    if (since || acwUntil) { tick(); timer = setInterval(tick, 1000); }
   }
-  if (since || acwUntil) { tick(); setInterval(tick, 1000); }
+  async function redrawBar() {
+    const response = await fetch(barUrl, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+    if (!response.ok) return;
+    const holder = document.createElement("div");
+    holder.innerHTML = (await response.text()).trim();
+    const fresh = holder.firstElementChild;
+    bar.replaceWith(fresh);
+    bar = fresh;
+    startClock();
+  }
   function press(state) {
     const button = bar.querySelector(`button[value="${state}"]`);
     if (button) button.click();
   }
+  async function showPop(contactId) {
+    const response = await fetch(`/calls/contacts/${contactId}/pop`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    document.getElementById("screen-pop")?.remove();
+    const holder = document.createElement("div");
+    holder.innerHTML = (await response.text()).trim();
+    const pop = holder.firstElementChild;
+    document.body.appendChild(pop);
+    pop.querySelector(".pop-close").addEventListener("click", () => pop.remove());
+    pop.querySelector(".pop-intake").focus();
+  }
   document.addEventListener("keydown", (event) => {
     if (event.key === "F8") { event.preventDefault(); press("ready"); }
     if (event.key === "F9") { event.preventDefault(); press("not_ready"); }
+    const pop = document.getElementById("screen-pop");
+    if (pop && event.key === "Enter" && event.altKey) { event.preventDefault(); pop.querySelector(".pop-intake").click(); }
+    if (pop && event.key === "Escape") pop.remove();
   });
+  startClock();
+  if (window.EventSource) {
+    const source = new EventSource("/calls/stream");
+    source.addEventListener("offer", (event) => { showPop(JSON.parse(event.data).contact_id); redrawBar(); });
+    source.addEventListener("presence", () => redrawBar());
+    window.addEventListener("beforeunload", () => source.close());
+  }
 })();

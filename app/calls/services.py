@@ -1,0 +1,68 @@
+"""What the screen pop (来电弹屏) shows about a call: the caller's earlier calls and tickets and the
+insured people registered with the number (masked; the look is logged with the call as grounds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import abort
+from sqlalchemy import select
+
+from app.auth.permissions import can
+from app.extensions import db
+from app.models import CallQueue, Contact, Ticket, User
+from app.people import services as people
+from app.people.access import Access
+from app.people.identity import InvalidIdentifier
+
+
+@dataclass
+class Pop:
+    contact: Contact
+    ivr_steps: list[str]
+    earlier_calls: list[Contact] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    people: list = field(default_factory=list)
+
+
+def visible_contact(user: User, contact_id: int) -> Contact:
+    """The agent the call went to, or anyone who may read call records."""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        abort(404)
+    if contact.agent_id != user.id and not can(user, "calls.view"):
+        abort(403)
+    return contact
+
+
+def _ivr_steps(contact: Contact) -> list[str]:
+    by_digit = {q.ivr_digit: q.name for q in db.session.scalars(select(CallQueue).where(CallQueue.ivr_digit.is_not(None)))}
+    return [f"{digit}（{by_digit[digit]}）" if digit in by_digit else digit
+            for digit in contact.ivr_path.split(">") if digit]
+
+
+def screen_pop(user: User, contact: Contact, ip: str | None) -> Pop:
+    pop = Pop(contact, _ivr_steps(contact))
+    if not contact.caller:
+        return pop
+    pop.earlier_calls = list(db.session.scalars(
+        select(Contact).where(Contact.caller == contact.caller, Contact.id != contact.id)
+        .order_by(Contact.started_at.desc()).limit(5)))
+    pop.tickets = list(db.session.scalars(
+        select(Ticket).where(Ticket.caller_phone == contact.caller).order_by(Ticket.created_at.desc()).limit(5)))
+    if can(user, "people.view"):
+        try:
+            _shown, pop.people = people.lookup_phone(user, contact.caller, Access(context=f"call:{contact.id}"), ip)
+        except InvalidIdentifier:
+            pop.people = []  # an anonymous or foreign number: nobody to look up
+    return pop
+
+
+def link_ticket(contact_id: int | None, ticket_id: int, user: User) -> None:
+    """The ticket recorded from a call: the call's record points at it (for the survey, reports)."""
+    if not contact_id:
+        return
+    contact = db.session.get(Contact, contact_id)
+    if contact is not None and contact.ticket_id is None and (contact.agent_id == user.id or can(user, "calls.view")):
+        contact.ticket_id = ticket_id
+        db.session.commit()

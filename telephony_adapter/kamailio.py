@@ -1,0 +1,107 @@
+"""The Kamailio switch adapter: render its configuration, answer its routing questions, and tell
+it to connect a call that waited in the queue.
+
+Kamailio asks over HTTP (`http_client_query`, first line of the answer) because its script cannot
+hold business rules; the platform's ACD decides. The answers are one line: `agent:<username>`,
+`wait` or `reject`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+from app.extensions import db
+from app.models import Contact, User
+from telephony_adapter.calls import ingest
+from telephony_adapter.events import CallEvent
+
+log = logging.getLogger(__name__)
+TEMPLATE = Path(__file__).resolve().parent / "sip" / "kamailio.cfg"
+SOURCE = "kamailio"
+
+
+@dataclass(frozen=True)
+class KamailioSettings:
+    sip_port: int
+    xhttp_port: int
+    platform_url: str
+    token: str
+    hotline_number: str = "12393"
+    rtpengine_socket: str | None = None  # e.g. "udp:127.0.0.1:2223": record every call by Call-ID
+
+
+def render_config(settings: KamailioSettings) -> str:
+    text = TEMPLATE.read_text()
+    media = settings.rtpengine_socket
+    values = {
+        "SIP_PORT": str(settings.sip_port), "XHTTP_PORT": str(settings.xhttp_port),
+        "XHTTP": f"http://127.0.0.1:{settings.xhttp_port}",
+        "PLATFORM": settings.platform_url.rstrip("/"), "TOKEN": settings.token, "HOTLINE": settings.hotline_number,
+        "RTPENGINE_LOAD": 'loadmodule "rtpengine.so"' if media else "",
+        "RTPENGINE_PARAMS": f'modparam("rtpengine", "rtpengine_sock", "{media}")' if media else "",
+        "RTPENGINE_OFFER": 'rtpengine_offer("replace-origin replace-session-connection record-call=yes");'
+        if media else "return;",
+        "RTPENGINE_ANSWER": 'rtpengine_answer("replace-origin replace-session-connection");' if media else "return;",
+        "RTPENGINE_DELETE": "rtpengine_delete();" if media else "return;",
+    }
+    for name, value in values.items():
+        text = text.replace(f"@@{name}@@", value)
+    return text
+
+
+def route(call_id: str, caller: str, dialled: str, at: datetime) -> str:
+    """An INVITE to the hotline number: record the call, queue it by the dialled number and say
+    which agent's phone to ring, or that it waits."""
+    ingest(CallEvent(SOURCE, f"{call_id}:incoming", "incoming", call_id, at, {"caller": caller, "dialled": dialled}))
+    outcome = ingest(CallEvent(SOURCE, f"{call_id}:queued", "queued", call_id, at, {}))
+    if outcome.result == "ignored":
+        return "reject"
+    if outcome.result == "duplicate":  # Kamailio retried the question: answer the same
+        contact = outcome.contact
+        if contact is None or contact.state == "ended":
+            return "reject"
+        return f"agent:{contact.agent.username}" if contact.agent_id else "wait"
+    if outcome.offered_to is None:
+        return "wait"
+    return f"agent:{db.session.get(User, outcome.offered_to).username}"
+
+
+def waiting(call_id: str, tindex: str, tlabel: str, xhttp_url: str | None) -> bool:
+    """Kamailio holds the call (suspended INVITE): keep its handle. If an agent was already
+    given the call in the meantime, connect it now."""
+    contact = db.session.query(Contact).filter_by(source=SOURCE, call_id=call_id).with_for_update().first()
+    if contact is None:
+        return False
+    contact.switch_ref = f"{tindex}:{tlabel}"
+    db.session.commit()
+    if contact.state == "offered":
+        connect(contact, xhttp_url)
+    return True
+
+
+def connect(contact: Contact, xhttp_url: str | None) -> None:
+    """Tell Kamailio to ring the agent the ACD chose for a waiting call (in the background, so a
+    request of the agent's browser never waits on the switch)."""
+    if not xhttp_url or not contact.switch_ref or contact.agent_id is None:
+        return
+    tindex, _, tlabel = contact.switch_ref.partition(":")
+    agent = db.session.get(User, contact.agent_id).username
+    url = f"{xhttp_url.rstrip('/')}/connect?tindex={tindex}&tlabel={tlabel}&agent={agent}"
+    threading.Thread(target=_get_with_retries, args=(url,), daemon=True).start()
+
+
+def _get_with_retries(url: str, attempts: int = 3) -> None:
+    for attempt in range(attempts):
+        try:
+            if requests.get(url, timeout=3).status_code == 200:
+                return
+        except requests.RequestException as exc:
+            log.warning("Kamailio connect failed (%s): %s", attempt + 1, exc)
+        time.sleep(0.2 * (attempt + 1))
+    log.error("Kamailio did not connect the waiting call: %s", url)

@@ -1,0 +1,56 @@
+"""In Chromium: an agent goes ready with F8, a call is queued through the CTI API, the screen pop
+arrives pushed (server-sent events), and Alt+Enter opens the intake with the caller's number."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from app.extensions import db
+from app.models import CallQueue, UserSkill
+from tests import factories
+from tests.conftest import screenshot, signed_in
+from tests.people_helpers import person
+
+pytestmark = pytest.mark.browser
+
+
+def _event(live_server: str, kind: str, event_id: str, **data) -> dict:
+    body = {"source": "kamailio", "event_id": event_id, "kind": kind, "call_id": "sip-call-1",
+            "at": datetime.now(UTC).isoformat(), "data": data}
+    response = requests.post(f"{live_server}/cti/events", json=body, timeout=10,
+                             headers={"Authorization": "Bearer test-cti-token"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_queued_call_pops_up_on_the_ready_agents_screen_and_alt_enter_starts_the_intake(app, live_server, browser):
+    skill = factories.skill("benefit", "待遇报销")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, ivr_digit="2"))
+    agent = factories.user("agent1", ["agent"], display_name="李娜")
+    db.session.add(UserSkill(user_id=agent.id, skill_id=skill.id, level=3))
+    db.session.commit()
+    person(phones=["13800000001"])
+    page = signed_in(browser, live_server, "agent1")
+    try:
+        page.goto(f"{live_server}/inbox/")
+        page.keyboard.press("F8")  # 示闲
+        page.wait_for_selector(".agent-bar.state-ready")
+        screenshot(page, "calls-01-agent-ready")
+        _event(live_server, "incoming", "e1", caller="13800000001", dialled="12393")
+        _event(live_server, "ivr", "e2", digit="2")
+        assert _event(live_server, "queued", "e3")["offered_to"] == agent.id
+        pop = page.wait_for_selector("#screen-pop")
+        assert "13800000001" in pop.inner_text() and "王建国" in pop.inner_text()
+        assert "2（待遇报销）" in pop.inner_text()
+        page.wait_for_selector(".agent-bar.state-reserved")  # the bar was redrawn by the push too
+        screenshot(page, "calls-02-screen-pop")
+        page.keyboard.press("Alt+Enter")
+        page.wait_for_selector("#intake-form")
+        assert page.input_value("#f-caller_phone") == "13800000001"
+        assert page.input_value("input[name=contact_id]") != ""
+        screenshot(page, "calls-03-intake-from-pop")
+    finally:
+        page.context.close()
