@@ -1,0 +1,112 @@
+"""Real SIP peers on loopback for the call tests: Kamailio (proxy, registrar, asks the platform),
+baresip agents' phones that answer by themselves, sipp callers. Debian packages, started here."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from telephony_adapter.kamailio import KamailioSettings, render_config
+
+SCENARIOS = Path(__file__).resolve().parent / "sip"
+BINARIES = ("kamailio", "baresip", "sipp")
+
+
+def missing_binaries() -> list[str]:
+    return [name for name in BINARIES if shutil.which(name) is None]
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Peers:
+    """Start with `start()`, stop everything with `stop()`; logs stay in `folder`."""
+
+    def __init__(self, folder: Path, platform_url: str, token: str) -> None:
+        self.folder = folder
+        self.sip_port = free_port()
+        self.xhttp_port = free_port(socket.SOCK_STREAM)
+        self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token)
+        self.processes: list[subprocess.Popen] = []
+
+    @property
+    def xhttp_url(self) -> str:
+        return f"http://127.0.0.1:{self.xhttp_port}"
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self.folder / log_name, "wb")  # noqa: SIM115 - kept open while the peer runs
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.processes.append(process)
+        return process
+
+    def start_kamailio(self) -> None:
+        config = self.folder / "kamailio.cfg"
+        config.write_text(render_config(self.settings))
+        self._spawn(["kamailio", "-f", str(config), "-DD", "-E", "-m", "64", "-M", "8",
+                     "-P", str(self.folder / "kamailio.pid")], "kamailio.log")
+        _wait_for_tcp(self.xhttp_port)
+
+    def start_agent_phone(self, username: str) -> None:
+        """A baresip phone that registers as `username` and answers every call by itself."""
+        home = self.folder / f"phone-{username}"
+        home.mkdir()
+        (home / "accounts").write_text(
+            f"<sip:{username}@127.0.0.1:{self.sip_port};transport=udp>;regint=600;answermode=auto;"
+            "audio_codecs=PCMU\n")
+        (home / "config").write_text("\n".join([
+            f"sip_listen 127.0.0.1:{free_port()}", "module_path /usr/lib/baresip/modules",
+            "module g711.so", "module ausine.so", "module aufile.so", "module account.so",
+            "audio_source ausine,440", f"audio_player aufile,{home / 'heard.wav'}",
+            "ausrc_srate 48000", "ausrc_channels 2", "auplay_srate 8000", "sip_trans_def udp", ""]))
+        self._spawn(["baresip", "-f", str(home)], f"phone-{username}.log")
+
+    def wait_registered(self, usernames: list[str], timeout: float = 10.0) -> None:
+        """Until Kamailio's location table holds every phone (read through kamctl-free means: its log)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            logs = "".join((self.folder / f"phone-{u}.log").read_text(errors="replace") for u in usernames)
+            if logs.count("200 OK") >= len(usernames) or logs.count("registered successfully") >= len(usernames):
+                return
+            time.sleep(0.1)
+        raise TimeoutError("baresip phones did not register:\n" + logs)
+
+    def call(self, scenario: str | None = None, caller: str = "13800000001", hold_ms: int = 1500,
+             timeout: float = 30.0, background: bool = False) -> subprocess.Popen | subprocess.CompletedProcess:
+        """One sipp call to the hotline number; `scenario` names an XML file in tests/sip/."""
+        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-s", "12393", "-m", "1", "-l", "1", "-i", "127.0.0.1",
+                "-p", str(free_port()), "-d", str(hold_ms), "-timeout", f"{int(timeout)}s", "-timeout_error",
+                "-set", "caller", caller, "-nostdin", "-trace_err", "-error_file",
+                str(self.folder / f"sipp-{caller}.err")]
+        args += ["-sf", str(SCENARIOS / scenario)] if scenario else ["-sn", "uac"]
+        if background:
+            return self._spawn(args, f"sipp-{caller}.log")
+        return subprocess.run(args, capture_output=True, timeout=timeout + 10, stdin=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def log(self, name: str) -> str:
+        return (self.folder / name).read_text(errors="replace")
+
+
+def _wait_for_tcp(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")

@@ -1,0 +1,108 @@
+"""Real calls on loopback: sipp callers dial the hotline through Kamailio, which asks the platform
+(the live test server) which agent's baresip phone to ring; the phones answer by themselves."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AgentPresence, CallQueue, Contact, UserSkill
+from telephony_adapter import agents
+from tests import factories
+from tests.sip_peers import Peers, missing_binaries
+from workflows import clock
+
+pytestmark = pytest.mark.sip
+
+
+@pytest.fixture
+def peers(app, live_server, tmp_path):
+    missing = missing_binaries()
+    if missing:
+        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
+    running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"])
+    app.config["KAMAILIO_XHTTP_URL"] = running.xhttp_url
+    running.start_kamailio()
+    yield running
+    running.stop()
+    app.config["KAMAILIO_XHTTP_URL"] = None
+
+
+@pytest.fixture
+def staffed(app):
+    """The 12393 number goes to the 待遇报销 queue; three agents know it."""
+    skill = factories.skill("benefit", "待遇报销")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, dialled_number="12393"))
+    people = [factories.user(name, ["agent"]) for name in ("agent1", "agent2", "agent3")]
+    db.session.add_all([UserSkill(user_id=p.id, skill_id=skill.id, level=3) for p in people])
+    db.session.commit()
+    return people
+
+
+def _ready(user) -> None:
+    agents.set_state(user.id, "ready", clock.now())
+    time.sleep(0.02)  # distinct idle times
+
+
+def _calls() -> list[Contact]:
+    db.session.expire_all()
+    return db.session.scalars(select(Contact).order_by(Contact.id)).all()
+
+
+def _wait_until(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def _state(user) -> str:
+    db.session.expire_all()
+    return db.session.get(AgentPresence, user.id).state
+
+
+def test_a_real_call_rings_the_longest_idle_agent_who_is_not_in_after_call_work(peers, staffed):
+    a1, a2, a3 = staffed
+    for user in staffed:
+        peers.start_agent_phone(user.username)
+    peers.wait_registered([u.username for u in staffed])
+    _ready(a1)
+    _ready(a2)
+    _ready(a3)
+    first = peers.call("uac_queue.xml", caller="13800000001")
+    assert first.returncode == 0, first.stdout.decode() + peers.log("kamailio.log")[-3000:]
+    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    assert call.agent_id == a1.id and call.talk_seconds > 1 and not call.abandoned
+    assert _state(a1) == "after_call_work"  # 整理: skipped by the next call
+    second = peers.call("uac_queue.xml", caller="13800000002")
+    assert second.returncode == 0, second.stdout.decode()
+    calls = _wait_until(lambda: [c for c in _calls() if c.state == "ended"][1:] and _calls())
+    assert calls[1].agent_id == a2.id
+
+
+def test_with_nobody_ready_kamailio_holds_the_call_until_an_agent_presses_ready(peers, staffed):
+    a1 = staffed[0]
+    peers.start_agent_phone(a1.username)
+    peers.wait_registered([a1.username])
+    caller = peers.call("uac_queue.xml", caller="13800000003", background=True)
+    waiting = _wait_until(lambda: [c for c in _calls() if c.state == "queued" and c.switch_ref])
+    assert waiting[0].queue.code == "benefit"
+    time.sleep(1.0)  # the caller hears 182 Queued meanwhile
+    _ready(a1)
+    assert caller.wait(30) == 0, peers.log("sipp-13800000003.log") + peers.log("kamailio.log")[-3000:]
+    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    assert call.agent_id == a1.id and call.wait_seconds >= 1.0 and not call.abandoned
+
+
+def test_a_caller_who_hangs_up_while_held_is_recorded_as_abandoned(peers, staffed):
+    caller = peers.call("uac_gives_up.xml", caller="13800000004", hold_ms=1200)
+    assert caller.returncode == 0, caller.stdout.decode() + peers.log("kamailio.log")[-3000:]
+    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    assert call.abandoned and call.hangup_cause == "caller_cancel" and call.wait_seconds >= 1.0
