@@ -101,6 +101,8 @@ class Config:
     # Kamailio's xhttp address, when the site's switch is the Kamailio set-up of telephony_adapter/sip:
     # the platform tells it there to connect a call that waited in the queue.
     KAMAILIO_XHTTP_URL = _env("HOTLINE_KAMAILIO_XHTTP_URL")
+    # Where the media server (rtpengine) writes call recordings; played back from here.
+    RECORDINGS_DIR = _env("HOTLINE_RECORDINGS_DIR")
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.

@@ -88,7 +88,8 @@ def agent_available(user_id: int, now: datetime, agent: AgentPresence | None = N
     agent = agent or presence.presence(user_id, lock=True)
     if agent.state != "ready":
         return None
-    contact = pick_contact(user_id, now)
+    with db.session.no_autoflush:  # the agent's own changes are written once, at commit
+        contact = pick_contact(user_id, now)
     if contact is not None:
         offer(contact, agent, now)
     return contact

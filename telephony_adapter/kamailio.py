@@ -36,19 +36,28 @@ class KamailioSettings:
     rtpengine_socket: str | None = None  # e.g. "udp:127.0.0.1:2223": record every call by Call-ID
 
 
+def module_path() -> str:
+    """Debian installs Kamailio's modules under the machine's multiarch folder."""
+    found = sorted(Path("/usr/lib").glob("*/kamailio/modules"))
+    return f"{found[0]}/" if found else "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+
+
 def render_config(settings: KamailioSettings) -> str:
     text = TEMPLATE.read_text()
     media = settings.rtpengine_socket
     values = {
         "SIP_PORT": str(settings.sip_port), "XHTTP_PORT": str(settings.xhttp_port),
-        "XHTTP": f"http://127.0.0.1:{settings.xhttp_port}",
+        "XHTTP": f"http://127.0.0.1:{settings.xhttp_port}", "MPATH": module_path(),
         "PLATFORM": settings.platform_url.rstrip("/"), "TOKEN": settings.token, "HOTLINE": settings.hotline_number,
         "RTPENGINE_LOAD": 'loadmodule "rtpengine.so"' if media else "",
         "RTPENGINE_PARAMS": f'modparam("rtpengine", "rtpengine_sock", "{media}")' if media else "",
         "RTPENGINE_OFFER": 'rtpengine_offer("replace-origin replace-session-connection record-call=yes");'
         if media else "return;",
         "RTPENGINE_ANSWER": 'rtpengine_answer("replace-origin replace-session-connection");' if media else "return;",
-        "RTPENGINE_DELETE": "rtpengine_delete();" if media else "return;",
+        "RTPENGINE_DELETE": (
+            'rtpengine_delete(); $var(q) = "kind=recording_ready&call_id=" + $(ci{s.escape.param}); '
+            f'http_client_query("{settings.platform_url.rstrip("/")}/cti/kamailio/event?$var(q)", "", '
+            f'"Authorization: Bearer {settings.token}", "$var(ok)");') if media else "return;",
     }
     for name, value in values.items():
         text = text.replace(f"@@{name}@@", value)

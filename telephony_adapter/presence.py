@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import AgentPresence, AgentStateLog
@@ -18,6 +19,7 @@ from app.models.contacts import AGENT_STATES, NOT_READY_REASONS
 # Which states an agent may choose from the bar; the others are set by calls.
 CHOSEN = {"ready", "not_ready", "logged_out"}
 ON_A_CALL = {"reserved", "talking", "held"}
+_OPENED = "agent_state_log_opened"  # session.info key: the log rows this transaction opened, by agent
 
 
 class PresenceRefused(Exception):
@@ -48,11 +50,18 @@ def move(row: AgentPresence, state: str, now: datetime, *, reason: str | None = 
     """Put an agent into `state` at `now`: the open log period ends there and a new one starts."""
     if state not in AGENT_STATES:
         raise ValueError(state)
-    db.session.execute(update(AgentStateLog).where(AgentStateLog.user_id == row.user_id,
-                                                   AgentStateLog.ended_at.is_(None)).values(ended_at=now))
+    opened = db.session.info.setdefault(_OPENED, {})
+    previous = opened.get(row.user_id)
+    if previous is not None and previous in db.session:
+        previous.ended_at = now  # opened earlier in this transaction: no statement needed
+    else:
+        with db.session.no_autoflush:
+            db.session.execute(update(AgentStateLog).where(AgentStateLog.user_id == row.user_id,
+                                                           AgentStateLog.ended_at.is_(None)).values(ended_at=now))
     if state != "logged_out":
-        db.session.add(AgentStateLog(user_id=row.user_id, state=state, reason=reason, contact_id=contact_id,
-                                     started_at=now))
+        opened[row.user_id] = AgentStateLog(user_id=row.user_id, state=state, reason=reason, contact_id=contact_id,
+                                            started_at=now)
+        db.session.add(opened[row.user_id])
     row.state, row.reason, row.since = state, reason, now
     row.contact_id = contact_id if state in ON_A_CALL | {"after_call_work"} else None
     row.acw_until = None
@@ -60,6 +69,12 @@ def move(row: AgentPresence, state: str, now: datetime, *, reason: str | None = 
         row.idle_since = idle_since or now
     elif state in ("logged_out", "not_ready"):
         row.idle_since = None
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_opened(session: Session) -> None:
+    session.info.pop(_OPENED, None)
 
 
 def choose(user_id: int, state: str, now: datetime, reason: str | None = None,

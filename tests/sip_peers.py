@@ -28,12 +28,28 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 class Peers:
     """Start with `start()`, stop everything with `stop()`; logs stay in `folder`."""
 
-    def __init__(self, folder: Path, platform_url: str, token: str) -> None:
+    def __init__(self, folder: Path, platform_url: str, token: str, record: bool = False) -> None:
         self.folder = folder
         self.sip_port = free_port()
         self.xhttp_port = free_port(socket.SOCK_STREAM)
-        self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token)
+        self.ng_port = free_port()
+        self.recordings = folder / "recordings"
+        media = f"udp:127.0.0.1:{self.ng_port}" if record else None
+        self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token, rtpengine_socket=media)
         self.processes: list[subprocess.Popen] = []
+
+    def start_rtpengine(self) -> None:
+        """rtpengine in user space, recording every call's RTP to a pcap named by its Call-ID."""
+        self.recordings.mkdir()
+        port = free_port()
+        self._spawn(["rtpengine", "-f", "-E", "-t", "-1", "-i", "127.0.0.1", "-n", f"127.0.0.1:{self.ng_port}",
+                     "-m", str(port), "-M", str(port + 200), "--recording-method=pcap",
+                     f"--recording-dir={self.recordings}", "-L", "6"], "rtpengine.log")
+        deadline = time.monotonic() + 10
+        while "Startup complete" not in self.log("rtpengine.log"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("rtpengine did not start:\n" + self.log("rtpengine.log"))
+            time.sleep(0.05)
 
     @property
     def xhttp_url(self) -> str:

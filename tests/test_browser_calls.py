@@ -54,3 +54,31 @@ def test_a_queued_call_pops_up_on_the_ready_agents_screen_and_alt_enter_starts_t
         screenshot(page, "calls-03-intake-from-pop")
     finally:
         page.context.close()
+
+
+def test_a_manager_edits_a_queue_and_a_team_lead_reads_the_call_records(app, live_server, browser):
+    skill = factories.skill("benefit", "待遇报销")
+    factories.skill("voice", "语音")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, ivr_digit="2"))
+    db.session.commit()
+    factories.user("manager1", ["manager"], display_name="孙丽")
+    factories.user("lead1", ["team_lead"], display_name="赵敏")
+    _event(live_server, "incoming", "r1", caller="13800000001")
+    _event(live_server, "ivr", "r2", digit="2")
+    _event(live_server, "queued", "r3")
+    _event(live_server, "hangup", "r4", cause="caller_cancel")
+    manager = signed_in(browser, live_server, "manager1")
+    manager.goto(f"{live_server}/calls/queues")
+    manager.click("text=benefit")
+    manager.select_option("#overflow_skill_id", label="语音（voice）")
+    manager.fill("#overflow_after_seconds", "45")
+    manager.fill("#max_wait_seconds", "150")
+    manager.click("button:has-text('保存')")
+    manager.wait_for_selector("#queues-table")
+    assert "45 秒" in manager.inner_text("#queues-table") and "语音" in manager.inner_text("#queues-table")
+    screenshot(manager, "calls-04-queues")
+    lead = signed_in(browser, live_server, "lead1")
+    lead.goto(f"{live_server}/calls/?filter=abandoned")
+    row = lead.inner_text("#calls-table tbody tr")
+    assert "13800000001" in row and "放弃" in row and "待遇报销" in row
+    screenshot(lead, "calls-05-records")

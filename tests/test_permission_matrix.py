@@ -42,7 +42,7 @@ def _required(app, endpoint: str):
 
 
 @pytest.fixture
-def world(app):
+def world(app, tmp_path, monkeypatch):
     from workflows import engine
     from workflows.audit_trail import Actor
 
@@ -78,7 +78,13 @@ def world(app):
     from app.models import CallQueue, Contact
 
     queue = CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1)
-    call = Contact(source="kamailio", call_id="call-1", caller="13800000001", state="ended", ivr_path="")
+    import struct
+
+    (tmp_path / "pcaps").mkdir()  # an empty capture: the recording route answers with an empty WAV
+    (tmp_path / "pcaps" / "call-1-0.pcap").write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+    monkeypatch.setitem(app.config, "RECORDINGS_DIR", str(tmp_path))
+    call = Contact(source="kamailio", call_id="call-1", caller="13800000001", state="ended", ivr_path="",
+                   recording="pcaps/call-1-0.pcap")
     db.session.add_all([queue, call])
     db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -106,3 +107,49 @@ def test_a_caller_who_hangs_up_while_held_is_recorded_as_abandoned(peers, staffe
     assert caller.returncode == 0, caller.stdout.decode() + peers.log("kamailio.log")[-3000:]
     [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.abandoned and call.hangup_cause == "caller_cancel" and call.wait_seconds >= 1.0
+
+
+@pytest.fixture
+def recorded_peers(app, live_server, tmp_path):
+    missing = missing_binaries() + ([] if shutil.which("rtpengine") else ["rtpengine"])
+    if missing:
+        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
+    running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"], record=True)
+    app.config["RECORDINGS_DIR"] = str(running.recordings)
+    running.start_rtpengine()
+    running.start_kamailio()
+    yield running
+    running.stop()
+    app.config["RECORDINGS_DIR"] = None
+
+
+def test_every_call_is_recorded_by_call_id_and_a_team_lead_plays_it_audited(recorded_peers, staffed, client, auth):
+    """rtpengine records the call; the record names the file; a team lead plays it as WAV (the agent's
+    phone sent a 440 Hz tone, so the track is not silence) and the play is in the audit trail."""
+    import audioop
+    import io
+    import wave
+
+    from app.models import AuditEntry
+
+    a1 = staffed[0]
+    recorded_peers.start_agent_phone(a1.username)
+    recorded_peers.wait_registered([a1.username])
+    _ready(a1)
+    result = recorded_peers.call("uac_queue.xml", caller="13800000005", hold_ms=2500)
+    assert result.returncode == 0, result.stdout.decode() + recorded_peers.log("kamailio.log")[-3000:]
+    [call] = _wait_until(lambda: [c for c in _calls() if c.recording])
+    assert call.recording.startswith("pcaps/") and call.call_id.split("@")[0] in call.recording
+    factories.user("lead1", ["team_lead"])
+    auth.login("lead1")
+    response = client.get(f"/calls/contacts/{call.id}/recording.wav")
+    assert response.status_code == 200 and response.mimetype == "audio/wav"
+    with wave.open(io.BytesIO(response.data)) as track:
+        frames = track.readframes(track.getnframes())
+        assert track.getframerate() == 8000 and track.getnframes() > 8000  # more than a second of audio
+    assert audioop.rms(frames, 2) > 500
+    [play] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "recording.play")).all()
+    assert play.username == "lead1" and f'"contact_id": {call.id}' in play.data_json
+    auth.logout()
+    auth.login("agent2")
+    assert client.get(f"/calls/contacts/{call.id}/recording.wav").status_code == 403

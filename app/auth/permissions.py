@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, str] = {
     "calls.work": "接听电话、切换坐席状态（示闲、示忙、签出）",
     "calls.view": "查看来电记录",
     "calls.configure": "配置呼叫队列、技能等级与溢出、等待时限",
+    "calls.listen": "收听通话录音（每次收听记入审计）",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -49,13 +50,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
                       "people.edit", "kb.view", "calls.work"}),
     TEAM_LEAD: frozenset(
         {"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view",
-         "people.view", "people.reveal", "people.edit", "kb.view", "kb.edit", "kb.review", "calls.work", "calls.view"}
+         "people.view", "people.reveal", "people.edit", "kb.view", "kb.edit", "kb.review", "calls.work", "calls.view",
+         "calls.listen"}
     ),
-    QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit", "calls.view"}),
+    QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit", "calls.view", "calls.listen"}),
     DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department", "kb.view"}),
     MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system", "people.import", "kb.view",
                         "kb.edit", "calls.view", "calls.configure"}),
-    AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins", "calls.view"}),
+    AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins", "calls.view", "calls.listen"}),
     ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins", "people.import"}),
 }
 

@@ -119,3 +119,14 @@ def edit_queue(queue_id: int | None = None):
     elif request.method == "POST":
         errors = [message for messages in form.errors.values() for message in messages]
     return render_template("calls/queue_form.html", form=form, queue=queue, errors=errors), (422 if errors else 200)
+
+
+@bp.route("/calls/contacts/<int:contact_id>/recording.wav")
+@permission_required("calls.listen")
+def recording(contact_id: int):
+    """A call's recording as WAV. Every play is written to the audit trail."""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or not contact.recording:
+        abort(404)
+    audio = services.play_recording(current_user, contact, request.remote_addr)
+    return Response(audio, mimetype="audio/wav", headers={"Cache-Control": "no-store"})

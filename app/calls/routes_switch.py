@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 
 from app.calls import bp
 from app.extensions import csrf
-from telephony_adapter import calls, kamailio
+from telephony_adapter import calls, kamailio, recordings
 from telephony_adapter.events import CallEvent, EventInvalid, parse
 from workflows import clock
 
@@ -87,9 +87,15 @@ def kamailio_waiting():
 def kamailio_event():
     """Dialog events: answered, hangup (normal, caller_cancel, agent_486 …). One of each per call."""
     call_id, kind = _call_id(), request.args.get("kind", "")
-    if call_id is None or kind not in ("answered", "hangup"):
+    if call_id is None or kind not in ("answered", "hangup", "recording_ready"):
         return _text("bad request", 400)
-    cause = request.args.get("cause", "normal")[:64]
-    outcome = calls.ingest(CallEvent(kamailio.SOURCE, f"{call_id}:{kind}", kind, call_id, clock.now(),
-                                     {"cause": cause} if kind == "hangup" else {}))
+    data: dict = {}
+    if kind == "hangup":
+        data["cause"] = request.args.get("cause", "normal")[:64]
+    if kind == "recording_ready":  # rtpengine wrote the call's pcap under the recordings folder
+        found = recordings.find(current_app.config.get("RECORDINGS_DIR"), call_id)
+        if found is None:
+            return _text("no recording", 404)
+        data["file"] = found
+    outcome = calls.ingest(CallEvent(kamailio.SOURCE, f"{call_id}:{kind}", kind, call_id, clock.now(), data))
     return _text(outcome.result)

@@ -66,3 +66,26 @@ def link_ticket(contact_id: int | None, ticket_id: int, user: User) -> None:
     if contact is not None and contact.ticket_id is None and (contact.agent_id == user.id or can(user, "calls.view")):
         contact.ticket_id = ticket_id
         db.session.commit()
+
+
+def play_recording(user: User, contact: Contact, ip: str | None) -> bytes:
+    """The call's recording as WAV; the play is audited (who, when, from where, which call)."""
+    from flask import current_app
+
+    from telephony_adapter import recordings
+    from workflows import audit_trail
+
+    folder = current_app.config.get("RECORDINGS_DIR")
+    if not folder:
+        abort(404)
+    try:
+        path = recordings.resolve(folder, contact.recording)
+        audio = recordings.wav_from_pcap(path.read_bytes())
+    except (ValueError, OSError):
+        abort(404)
+    role = "team_lead" if user.has_role("team_lead") else next(iter(user.roles), None)
+    audit_trail.append(audit_trail.Actor(user.id, user.username, role, ip), "recording.play",
+                       summary=f"收听通话录音（来电 {contact.caller or '未知号码'}）",
+                       data={"contact_id": contact.id, "call_id": contact.call_id, "ticket_id": contact.ticket_id})
+    db.session.commit()
+    return audio

@@ -23,6 +23,11 @@ AGENT_STATES: dict[str, str] = {
 }
 NOT_READY_REASONS: dict[str, str] = {"break": "小休", "meal": "用餐", "training": "培训", "meeting": "会议",
                                      "other": "其他"}
+HANGUP_CAUSES: dict[str, str] = {
+    "normal": "正常挂机", "caller_bye": "来电者挂机", "agent_bye": "坐席挂机", "caller_cancel": "来电者放弃",
+    "callback_requested": "预约回拨", "no_agent": "无坐席", "agent_486": "坐席忙", "agent_480": "坐席未接",
+    "agent_408": "坐席无应答",
+}
 CONTACT_STATES: dict[str, str] = {
     "ivr": "语音导航", "queued": "排队", "offered": "振铃", "talking": "通话", "held": "保持", "ended": "已结束",
 }
@@ -96,6 +101,10 @@ class Contact(db.Model):
     @property
     def state_label(self) -> str:
         return CONTACT_STATES.get(self.state, self.state)
+
+    @property
+    def hangup_label(self) -> str:
+        return HANGUP_CAUSES.get(self.hangup_cause or "", self.hangup_cause or "—")
 
 
 class ContactEvent(db.Model):

@@ -64,7 +64,7 @@ def show(ticket_id: int):
     return render_template("tickets/show.html", ticket=ticket, tasks=tasks,
                            workable={t.id for t in tasks if services.may_work(current_user, t)},
                            timeline=services.timeline(ticket), sla_events=services.sla_events(ticket),
-                           notes=notes, files=files, confirm=ConfirmForm())
+                           notes=notes, files=files, confirm=ConfirmForm(), calls=services.calls_of(ticket))
 
 
 @bp.route("/<int:ticket_id>/tasks/<task_id>", methods=["GET", "POST"])

@@ -23,6 +23,14 @@ def actor(user: User, role: str, ip: str | None) -> Actor:
     return Actor(user.id, user.username, role, ip)
 
 
+def calls_of(ticket: Ticket) -> list:
+    """The calls this ticket was recorded from (来电), newest first."""
+    from app.models import Contact
+
+    return list(db.session.scalars(select(Contact).where(Contact.ticket_id == ticket.id)
+                                   .order_by(Contact.started_at.desc())))
+
+
 def visible_ticket(user: User, ticket_id: int) -> Ticket:
     """The ticket, if this user may see it: hotline staff all, a department its own (else 403)."""
     ticket = db.session.get(Ticket, ticket_id) or abort(404)
