@@ -3,6 +3,7 @@ baresip agents' phones that answer by themselves, sipp callers. Debian packages,
 
 from __future__ import annotations
 
+import resource
 import shutil
 import socket
 import subprocess
@@ -57,7 +58,8 @@ class Peers:
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(self.folder / log_name, "wb")  # noqa: SIM115 - kept open while the peer runs
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=_no_core_dumps)  # noqa: PLW1509 - no threads run this
         self.processes.append(process)
         return process
 
@@ -116,6 +118,11 @@ class Peers:
 
     def log(self, name: str) -> str:
         return (self.folder / name).read_text(errors="replace")
+
+
+def _no_core_dumps() -> None:
+    # rtpengine may dump core when stopped; a 70 MB file in the working tree helps nobody.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _wait_for_tcp(port: int, timeout: float = 10.0) -> None:
