@@ -97,17 +97,20 @@ def post(client, kind: str, call_id: str, at: datetime, token: str, **data) -> d
     return response.get_json()
 
 
-def acd_decisions(app, agent_ids: list[int], waiting: int, decisions: int) -> list[float]:
+def acd_decisions(app, agent_ids: list[int], waiting: int, decisions: int) -> tuple[list[float], list[float]]:
     from app.extensions import db
     from telephony_adapter import agents
     from telephony_adapter.calls import ingest
     from telephony_adapter.events import CallEvent
 
-    timings: list[float] = []
+    timings: list[float] = []  # (a): an agent becomes ready and is given a waiting call
+    routed: list[float] = []  # (b): a call is queued and a ready agent reserved
     client = app.test_client()
     token = app.config["CTI_TOKEN"]
     start = datetime.now(UTC) - timedelta(hours=1)
     with app.app_context():
+        for user_id in agent_ids:  # the shift has begun: everyone signed in, not yet ready
+            agents.set_state(user_id, "not_ready", datetime.now(UTC), "meeting")
         for n in range(waiting):  # nobody is ready: every call waits
             at = start + timedelta(milliseconds=n)
             post(client, "incoming", f"w{n}", at, token, caller=f"139{n:08d}")
@@ -137,11 +140,11 @@ def acd_decisions(app, agent_ids: list[int], waiting: int, decisions: int) -> li
             ingest(CallEvent("bench", f"ri{n}", "incoming", call, now, {"caller": f"137{n:08d}"}))
             t0 = time.perf_counter()
             outcome = ingest(CallEvent("bench", f"rq{n}", "queued", call, now, {"queue": f"b_{QUEUES[n % 5]}"}))
-            timings.append((time.perf_counter() - t0) * 1000)
+            routed.append((time.perf_counter() - t0) * 1000)
             if outcome.offered_to is None:
                 break  # every agent with that skill is busy now
         db.session.remove()
-    return timings
+    return timings, routed
 
 
 def cti_rate(app, calls: int) -> float:
@@ -229,17 +232,22 @@ def main() -> None:
 
     app = create_app(config_from_env())
     info = prepare(app, args.agents)
-    decisions = acd_decisions(app, info["agent_ids"], args.waiting, min(args.decisions, args.agents))
+    on_ready, on_queue = acd_decisions(app, info["agent_ids"], args.waiting, min(args.decisions, args.agents))
+    decisions = on_ready + on_queue
     rate = cti_rate(app, args.calls)
     pops = screen_pops(app, info["agent_ids"][0], "bench_agent_000", args.pops)
     figures = {
         "database": info["dialect"], "agents": args.agents, "waiting_calls": args.waiting,
         "acd_decisions": len(decisions), "acd_decision_p50_ms": quantiles(decisions)["p50"],
-        "acd_decision_p99_ms": quantiles(decisions)["p99"], "cti_events_per_s": round(rate, 1),
+        "acd_decision_p99_ms": quantiles(decisions)["p99"],
+        "agent_ready_p50_ms": quantiles(on_ready)["p50"], "call_queued_p50_ms": quantiles(on_queue)["p50"],
+        "cti_events_per_s": round(rate, 1),
         "screen_pop_p50_ms": quantiles(pops)["p50"], "screen_pop_p95_ms": quantiles(pops)["p95"],
     }
     print(f"ACD decision : p50 {figures['acd_decision_p50_ms']} ms, p99 {figures['acd_decision_p99_ms']} ms "
-          f"({len(decisions)} decisions, {args.agents} agents, {args.waiting} waiting calls)")
+          f"({len(decisions)} decisions, {args.agents} agents, {args.waiting} waiting calls; p50 "
+          f"{figures['agent_ready_p50_ms']} ms when an agent becomes ready, {figures['call_queued_p50_ms']} ms "
+          "when a call is queued)")
     print(f"CTI events   : {figures['cti_events_per_s']} /s")
     print(f"screen pop   : p50 {figures['screen_pop_p50_ms']} ms, p95 {figures['screen_pop_p95_ms']} ms")
     print(json.dumps(figures))

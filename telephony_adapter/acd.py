@@ -63,7 +63,7 @@ def pick_contact(user_id: int, now: datetime) -> Contact | None:
         return None
     return db.session.scalar(
         select(Contact).where(Contact.state == "queued", or_(*served))
-        .order_by(Contact.priority.desc(), Contact.queued_at, Contact.id).limit(1)
+        .order_by(Contact.priority, Contact.queued_at, Contact.id).limit(1)
         .with_for_update(**_skip_locked()))
 
 

@@ -25,19 +25,20 @@ def set_state(user_id: int, state: str, now: datetime, reason: str | None = None
     else:
         row = presence.choose(user_id, state, now, reason, row)
     offered = acd.agent_available(user_id, now, row) if state == "ready" else None
+    offered_id = offered.id if offered is not None else None
     db.session.commit()
     if offered is not None:
-        _offered(user_id, offered)
+        _offered(user_id, offered_id, offered)
     return StateChange(row, offered)
 
 
-def _offered(user_id: int, contact: Contact) -> None:
+def _offered(user_id: int, contact_id: int, contact: Contact) -> None:
     """After the commit: the screen pop, and the switch told to ring the agent if it holds the call."""
     from flask import current_app
 
     from telephony_adapter import kamailio
 
-    push.publish(user_id, "offer", {"contact_id": contact.id})
+    push.publish(user_id, "offer", {"contact_id": contact_id})
     kamailio.connect(contact, current_app.config.get("KAMAILIO_XHTTP_URL"))
 
 
@@ -59,9 +60,10 @@ def expire_after_call_work(now: datetime) -> int:
             continue
         _end_after_call_work(row, row.acw_until)
         offered = acd.agent_available(user_id, now, row)
+        offered_id = offered.id if offered is not None else None
         db.session.commit()
         push.publish(user_id, "presence", {})
         if offered is not None:
-            _offered(user_id, offered)
+            _offered(user_id, offered_id, offered)
         count += 1
     return count

@@ -134,7 +134,7 @@ def _incoming(event: CallEvent) -> Contact:
         since = event.at - timedelta(hours=current_app.config["REPEAT_CALLER_HOURS"])
         earlier = db.session.scalar(select(func.count(Contact.id)).where(Contact.caller == caller,
                                                                          Contact.started_at >= since))
-        contact.priority = 1 if earlier else 0  # a repeat caller is served first
+        contact.priority = -1 if earlier else 0  # a repeat caller is served first
     db.session.add(contact)
     db.session.flush()
     return contact

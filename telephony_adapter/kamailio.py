@@ -97,7 +97,9 @@ def waiting(call_id: str, tindex: str, tlabel: str, xhttp_url: str | None) -> bo
 def connect(contact: Contact, xhttp_url: str | None) -> None:
     """Tell Kamailio to ring the agent the ACD chose for a waiting call (in the background, so a
     request of the agent's browser never waits on the switch)."""
-    if not xhttp_url or not contact.switch_ref or contact.agent_id is None:
+    if not xhttp_url:  # no Kamailio here: nothing to tell (and no reason to reload the call)
+        return
+    if not contact.switch_ref or contact.agent_id is None:
         return
     tindex, _, tlabel = contact.switch_ref.partition(":")
     agent = db.session.get(User, contact.agent_id).username

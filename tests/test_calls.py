@@ -110,7 +110,7 @@ def test_with_nobody_ready_the_call_waits_and_goes_to_the_first_agent_who_become
     assert event(client, "queued", "c1", 1, queue="benefits")["offered_to"] is None
     event(client, "incoming", "c2", 5, caller="13900000009")
     event(client, "queued", "c2", 6, queue="benefits")
-    assert contact("c2").priority == 1 and contact("c1").state == "queued"
+    assert contact("c2").repeat_caller and contact("c1").state == "queued"
     change = ready(li, 20)
     assert change.offered.call_id == "c2" and state_of(li) == "reserved"
     assert contact("c2").wait_seconds == 14 and contact("c1").state == "queued"

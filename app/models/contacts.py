@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -60,8 +60,10 @@ class Contact(db.Model):
 
     __table_args__ = (
         UniqueConstraint("source", "call_id"),
-        # The ACD's question: the waiting calls of a queue, most urgent first.
-        Index("ix_contact_waiting", "state", "queue_id", "priority", "queued_at"),
+        # The ACD's question: the waiting calls, most urgent first — read in this order until one
+        # of the agent's queues turns up.
+        Index("ix_contact_waiting", "priority", "queued_at", "id",
+              postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +74,9 @@ class Contact(db.Model):
     dialled: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default="ivr")
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))
-    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first: repeat callers
+    # Waiting calls are served in ascending priority, then by arrival: -1 for a repeat caller, 0 otherwise
+    # (ascending, so that one plain index gives the ACD its order).
+    priority: Mapped[int] = mapped_column(Integer, default=0)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     ivr_path: Mapped[str] = mapped_column(Text, default="")  # the keys pressed, e.g. "1>2"
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -101,6 +105,10 @@ class Contact(db.Model):
     @property
     def state_label(self) -> str:
         return CONTACT_STATES.get(self.state, self.state)
+
+    @property
+    def repeat_caller(self) -> bool:
+        return self.priority < 0
 
     @property
     def hangup_label(self) -> str:

@@ -75,7 +75,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_contact_caller'), ['caller'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_started_at'), ['started_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_ticket_id'), ['ticket_id'], unique=False)
-        batch_op.create_index('ix_contact_waiting', ['state', 'queue_id', 'priority', 'queued_at'], unique=False)
+        batch_op.create_index('ix_contact_waiting', ['priority', 'queued_at', 'id'], unique=False,
+                              postgresql_where=sa.text("state = 'queued'"), sqlite_where=sa.text("state = 'queued'"))
 
     op.create_table('agent_presence',
     sa.Column('user_id', sa.Integer(), nullable=False),
