@@ -33,6 +33,11 @@ def test_a_queued_call_pops_up_on_the_ready_agents_screen_and_alt_enter_starts_t
     db.session.add(UserSkill(user_id=agent.id, skill_id=skill.id, level=3))
     db.session.commit()
     person(phones=["13800000001"])
+    from tests.loop import COMPLAINT
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    earlier = engine.start_ticket(COMPLAINT, Actor(agent.id, "agent1", "agent"))  # the same caller last week
     page = signed_in(browser, live_server, "agent1")
     try:
         page.goto(f"{live_server}/inbox/")
@@ -45,6 +50,7 @@ def test_a_queued_call_pops_up_on_the_ready_agents_screen_and_alt_enter_starts_t
         pop = page.wait_for_selector("#screen-pop")
         assert "13800000001" in pop.inner_text() and "王建国" in pop.inner_text()
         assert "2（待遇报销）" in pop.inner_text()
+        assert earlier.number in pop.inner_text() and "关联此来电" in pop.inner_text()
         page.wait_for_selector(".agent-bar.state-reserved")  # the bar was redrawn by the push too
         screenshot(page, "calls-02-screen-pop")
         page.keyboard.press("Alt+Enter")

@@ -305,3 +305,36 @@ def test_a_manager_sets_up_a_queue_and_a_clash_is_refused_by_name(client, auth, 
     assert (queue.ivr_digit, queue.min_level, queue.max_wait_seconds, queue.overflow_skill_id) == ("3", 2, 120, None)
     page = client.get("/calls/queues").get_data(as_text=True)
     assert "异地就医" in page and "综合咨询" in page
+
+
+def test_a_follow_up_call_is_linked_to_the_callers_open_ticket_and_the_link_is_in_its_trail(client, auth, centre):
+    """The caller rings again about a complaint still with the department: the agent links the call
+    to that ticket from the pop; the ticket's audit chain records it and stays intact."""
+    from app.models import AuditEntry
+    from tests.conftest import csrf_token
+    from tests.loop import COMPLAINT
+    from workflows import engine
+    from workflows.audit_trail import Actor, verify
+
+    li = centre["li"]
+    open_ticket = engine.start_ticket(COMPLAINT, Actor(li.id, "li", "agent"))
+    ready(li, -10)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    event(client, "queued", "c1", 1, queue="benefits")
+    event(client, "answered", "c1", 3)
+    call = contact("c1")
+    auth.login("li")
+    assert "来电信息" in client.get("/inbox/").get_data(as_text=True)  # the bar reopens the pop during the call
+    pop = client.get(f"/calls/contacts/{call.id}/pop").get_data(as_text=True)
+    assert "关联此来电" in pop
+    token = csrf_token(client, "/inbox/")
+    response = client.post(f"/calls/contacts/{call.id}/link", data={"csrf_token": token, "ticket_id": open_ticket.id})
+    assert response.status_code == 302 and f"/tickets/{open_ticket.id}" in response.headers["Location"]
+    assert contact("c1").ticket_id == open_ticket.id
+    [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "call.link")).all()
+    assert entry.ticket_id == open_ticket.id and entry.username == "li" and verify().ok
+    again = client.post(f"/calls/contacts/{call.id}/link", data={"csrf_token": token, "ticket_id": open_ticket.id})
+    assert again.status_code == 302
+    assert db.session.scalar(select(func.count(AuditEntry.seq)).where(AuditEntry.action == "call.link")) == 1
+    page = client.get(f"/tickets/{open_ticket.id}").get_data(as_text=True)
+    assert "关联来电" in page and "13800000001" in page

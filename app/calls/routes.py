@@ -70,6 +70,27 @@ def pop(contact_id: int):
     return render_template("calls/_pop.html", pop=services.screen_pop(current_user, contact, request.remote_addr))
 
 
+@bp.route("/calls/contacts/<int:contact_id>/link", methods=["POST"])
+@permission_required("calls.work")
+def link(contact_id: int):
+    """关联到已有工单: the call is about a ticket the caller already has."""
+    from app.admin.forms import ConfirmForm
+    from workflows.engine import StepRefused
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    contact = services.visible_contact(current_user, contact_id)
+    try:
+        ticket = services.link_to_ticket(current_user, contact, request.form.get("ticket_id", type=int) or 0,
+                                         request.remote_addr)
+    except StepRefused as exc:
+        flash(exc.message, "warning")
+        return redirect(request.referrer or url_for("inbox.index"))
+    flash(f"来电已关联到工单 {ticket.number}。", "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+link.object_scoped = True  # type: ignore[attr-defined]
 # Only the agent the call went to, or those who read call records, see its pop (403 otherwise).
 pop.object_scoped = True  # type: ignore[attr-defined]
 

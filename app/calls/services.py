@@ -58,6 +58,26 @@ def screen_pop(user: User, contact: Contact, ip: str | None) -> Pop:
     return pop
 
 
+def link_to_ticket(user: User, contact: Contact, ticket_id: int, ip: str | None) -> Ticket:
+    """A follow-up call about an existing ticket (催办, 补充材料): the call is linked to it, and the
+    ticket's audit chain records who linked which call — in one transaction."""
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise engine.StepRefused("工单不存在")
+    if contact.ticket_id is not None:
+        raise engine.StepRefused("该来电已关联工单")
+
+    def link(locked) -> None:
+        contact.ticket_id = locked.id
+
+    engine.annotate(ticket.id, Actor(user.id, user.username, "agent", ip), "call.link",
+                    f"关联来电 {contact.caller or '未知号码'}", {"contact_id": contact.id, "call_id": contact.call_id}, link)
+    return ticket
+
+
 def link_ticket(contact_id: int | None, ticket_id: int, user: User) -> None:
     """The ticket recorded from a call: the call's record points at it (for the survey, reports)."""
     if not contact_id:

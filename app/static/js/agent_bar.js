@@ -56,6 +56,11 @@
     if (pop && event.key === "Enter" && event.altKey) { event.preventDefault(); pop.querySelector(".pop-intake").click(); }
     if (pop && event.key === "Escape") pop.remove();
   });
+  // 来电信息: the pop again, for the call the agent is on (after closing it, or after a page change).
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest(".agent-pop-open");
+    if (opener && opener.dataset.contact) showPop(opener.dataset.contact);
+  });
   startClock();
   if (window.EventSource) {
     const source = new EventSource("/calls/stream");
