@@ -57,6 +57,16 @@ def centre(app):
     return people
 
 
+def answered_call(client, auth, agent, caller: str = "13800000001") -> Contact:
+    """The agent is ready, a caller is queued to them and they answer; the agent is signed in."""
+    ready(agent, -10)
+    event(client, "incoming", "c1", 0, caller=caller)
+    event(client, "queued", "c1", 1, queue="benefits")
+    event(client, "answered", "c1", 3)
+    auth.login(agent.username)
+    return contact("c1")
+
+
 def ready(user, seconds: float) -> agents.StateChange:
     with clock.frozen_at(at(seconds)):
         return agents.set_state(user.id, "ready", clock.now())
@@ -244,12 +254,7 @@ def test_a_ticket_recorded_from_the_call_gets_the_callers_survey_as_its_satisfac
     from tests.conftest import csrf_token
 
     li = centre["li"]
-    ready(li, -10)
-    event(client, "incoming", "c1", 0, caller="13800000001")
-    event(client, "queued", "c1", 1, queue="benefits")
-    event(client, "answered", "c1", 3)
-    call = contact("c1")
-    auth.login("li")
+    call = answered_call(client, auth, li)
     token = csrf_token(client, f"/tickets/new?phone=13800000001&contact={call.id}")
     response = client.post("/tickets/new", data={
         "csrf_token": token, "contact_id": call.id, "channel": "phone", "caller_phone": "13800000001",
@@ -318,12 +323,7 @@ def test_a_follow_up_call_is_linked_to_the_callers_open_ticket_and_the_link_is_i
 
     li = centre["li"]
     open_ticket = engine.start_ticket(COMPLAINT, Actor(li.id, "li", "agent"))
-    ready(li, -10)
-    event(client, "incoming", "c1", 0, caller="13800000001")
-    event(client, "queued", "c1", 1, queue="benefits")
-    event(client, "answered", "c1", 3)
-    call = contact("c1")
-    auth.login("li")
+    call = answered_call(client, auth, li)
     assert "来电信息" in client.get("/inbox/").get_data(as_text=True)  # the bar reopens the pop during the call
     pop = client.get(f"/calls/contacts/{call.id}/pop").get_data(as_text=True)
     assert "关联此来电" in pop
