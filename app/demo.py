@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.auth.passwords import hash_password
 from app.extensions import db
-from app.models import CallQueue, Department, Skill, Team, User, UserSkill
+from app.models import CallQueue, Department, IvrNode, Skill, Team, User, UserSkill
 
 DEMO_PASSWORD = "demo12393"  # noqa: S105 - printed on start-up; demo installations only
 
@@ -82,6 +82,8 @@ def seed_demo_data() -> bool:
                                      ("english", "English", "en", "9")):
         db.session.add(CallQueue(code=code, name=name, skill=skills[skill], min_level=1, overflow_skill=skills["voice"],
                                  overflow_after_seconds=60, max_wait_seconds=180, ivr_digit=digit, active=True))
+    db.session.flush()
+    _seed_voice_menu()
     from app.people.demo import seed_demo_people
 
     seed_demo_people()
@@ -90,6 +92,24 @@ def seed_demo_data() -> bool:
 
     seed_knowledge()  # the demo FAQ, published, so search and intake suggestions work at once
     return True
+
+
+def _seed_voice_menu() -> None:
+    """The demo voice menu: one key per queue, a self-service message and a callback request."""
+    queues = {q.code: q for q in db.session.scalars(select(CallQueue))}
+    root = IvrNode(kind="menu", label="欢迎", prompt=(
+        "您好，欢迎致电12393医保服务热线。参保登记请按1，待遇报销请按2，异地就医请按3，投诉建议请按4，"
+        "办公时间与地址请按0，预约回拨请按8，For English service, press 9."))
+    db.session.add(root)
+    db.session.flush()
+    for digit, label, code in (("1", "参保登记", "enrol"), ("2", "待遇报销", "benefit"), ("3", "异地就医", "offsite"),
+                               ("4", "投诉建议", "complaint"), ("9", "English", "english")):
+        db.session.add(IvrNode(parent_id=root.id, digit=digit, kind="queue", label=label, queue_id=queues[code].id,
+                               prompt="正在为您转接人工服务，请稍候。"))
+    db.session.add(IvrNode(parent_id=root.id, digit="0", kind="message", label="办公时间与地址",
+                           prompt="医保经办大厅工作日上午九点至十二点、下午一点半至五点半办公。"))
+    db.session.add(IvrNode(parent_id=root.id, digit="8", kind="callback", label="预约回拨",
+                           prompt="已为您登记预约回拨，我们将在工作时间内尽快回电。"))
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -26,6 +26,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets.search_view", "本部门工单", "tickets.view_department", "工单", "查询本部门的全部工单"),
     NavItem("calls.records", "来电记录", "calls.view", "话务", "每一通来电的排队、振铃、通话、保持与整理时长，放弃呼叫"),
     NavItem("calls.queues", "呼叫队列", "calls.configure", "话务", "队列的服务技能、最低等级、溢出与最长等待，语音导航按键"),
+    NavItem("calls.ivr_menu", "语音导航", "calls.configure", "话务", "来电欢迎语与按键菜单：转人工队列、自助语音、预约回拨"),
     NavItem("knowledge.index", "知识库", "kb.view", "知识库", "政策与业务问答检索，受理时自动推荐答案"),
     NavItem("knowledge.policy_changes", "政策变更", "kb.review", "知识库", "登记政策变更，1 个工作日内更新相关文章"),
     NavItem("knowledge.synonyms", "同义词", "kb.review", "知识库", "维护检索同义词（门特 = 门诊特殊疾病）"),

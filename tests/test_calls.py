@@ -338,3 +338,82 @@ def test_a_follow_up_call_is_linked_to_the_callers_open_ticket_and_the_link_is_i
     assert db.session.scalar(select(func.count(AuditEntry.seq)).where(AuditEntry.action == "call.link")) == 1
     page = client.get(f"/tickets/{open_ticket.id}").get_data(as_text=True)
     assert "关联来电" in page and "13800000001" in page
+
+
+@pytest.fixture
+def menu(centre):
+    """欢迎 → 2: 待遇报销 queue; 0: office hours (a message); 5: a sub-menu whose 1 is a callback."""
+    from app.models import IvrNode
+
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "benefits"))
+    root = IvrNode(kind="menu", label="欢迎", prompt="欢迎致电12393。待遇报销请按2。")
+    db.session.add(root)
+    db.session.flush()
+    sub = IvrNode(parent_id=root.id, digit="5", kind="menu", label="其他", prompt="预约回拨请按1。")
+    db.session.add_all([sub, IvrNode(parent_id=root.id, digit="2", kind="queue", label="待遇报销", queue_id=queue.id,
+                                     prompt="正在转接"),
+                        IvrNode(parent_id=root.id, digit="0", kind="message", label="办公时间",
+                                prompt="工作日九点至五点半。")])
+    db.session.flush()
+    db.session.add(IvrNode(parent_id=sub.id, digit="1", kind="callback", label="预约回拨", prompt="已登记回拨"))
+    db.session.commit()
+    return root
+
+
+def ivr(client, call_id: str, digit: str | None = None) -> dict:
+    body = {"source": "kamailio", "call_id": call_id, **({"digit": digit} if digit is not None else {})}
+    response = client.post("/cti/ivr/next", json=body, headers=TOKEN)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_the_caller_keys_through_the_voice_menu_to_the_queue_and_a_ready_agent(client, centre, menu):
+    ready(centre["li"], -10)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    assert ivr(client, "c1") == {"action": "prompt", "text": "欢迎致电12393。待遇报销请按2。"}
+    answer = ivr(client, "c1", "2")
+    assert answer["action"] == "queue" and answer["queue"] == "benefits" and answer["offered_to"] == centre["li"].id
+    call = contact("c1")
+    assert (call.ivr_path, call.state, call.agent_id) == ("2", "offered", centre["li"].id)
+
+
+def test_wrong_keys_are_forgiven_twice_then_the_caller_reaches_a_person(client, centre, menu):
+    event(client, "incoming", "c1", 0)
+    ivr(client, "c1")
+    assert ivr(client, "c1", "7")["text"].startswith("您的输入有误")
+    assert ivr(client, "c1", "9")["action"] == "prompt"
+    assert ivr(client, "c1", "#")["action"] == "queue"  # the third wrong key: to the first queue
+    assert contact("c1").state == "queued"
+
+
+def test_a_sub_menu_leads_to_a_callback_request_and_a_message_ends_the_call(client, centre, menu):
+    from app.models import Ticket
+
+    event(client, "incoming", "c1", 0, caller="13800000002")
+    ivr(client, "c1")
+    assert ivr(client, "c1", "5") == {"action": "prompt", "text": "预约回拨请按1。"}
+    assert ivr(client, "c1", "1")["action"] == "hangup"
+    call = contact("c1")
+    assert call.ivr_path == "5>1" and call.hangup_cause == "callback_requested"
+    assert db.session.get(Ticket, call.ticket_id).caller_phone == "13800000002"
+    event(client, "incoming", "c2", 10)
+    ivr(client, "c2")
+    assert ivr(client, "c2", "0") == {"action": "message", "text": "工作日九点至五点半。"}
+
+
+def test_a_manager_adds_a_key_and_a_clash_or_missing_queue_is_refused(client, auth, centre, menu):
+    from app.models import IvrNode
+    from tests.conftest import csrf_token
+
+    factories.user("manager1", ["manager"])
+    auth.login("manager1")
+    token = csrf_token(client, "/calls/ivr")
+    form = {"csrf_token": token, "parent_id": menu.id, "digit": "2", "label": "异地就医", "kind": "queue", "prompt": ""}
+    clash = client.post("/calls/ivr", data=form)
+    assert clash.status_code == 422 and "按键 2 已用于“待遇报销”" in clash.get_data(as_text=True)
+    assert "转人工须选择队列" in clash.get_data(as_text=True)
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "benefits"))
+    assert client.post("/calls/ivr", data={**form, "digit": "3", "queue_id": queue.id}).status_code == 302
+    assert db.session.scalar(select(IvrNode).where(IvrNode.digit == "3")).label == "异地就医"
+    page = client.get("/calls/ivr").get_data(as_text=True)
+    assert "异地就医" in page and "欢迎致电12393" in page

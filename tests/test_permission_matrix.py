@@ -19,7 +19,8 @@ from tests.conftest import csrf_token
 PUBLIC = {"static", "auth.login", "main.healthz"}
 # Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
 # tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
-SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event"}
+SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
+                 "calls.ivr_next"}
 SIGNED_IN_ONLY = {"main.home", "auth.change_password", "auth.logout"}
 
 
@@ -85,13 +86,17 @@ def world(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "RECORDINGS_DIR", str(tmp_path))
     call = Contact(source="kamailio", call_id="call-1", caller="13800000001", state="ended", ivr_path="",
                    recording="pcaps/call-1-0.pcap")
-    db.session.add_all([queue, call])
+    from app.models import IvrNode
+
+    menu = IvrNode(kind="menu", label="欢迎", prompt="欢迎致电 12393")
+    db.session.add_all([queue, call, menu])
     db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,
             "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
             "ticket_id": ticket.id, "task_id": task, "attachment_id": attachment.id,
             "process_id": "ticket", "number": 1, "name": "ticket.bpmn", "person_id": insured.id,
-            "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id}
+            "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
+            "node_id": menu.id}
 
 
 def tasks_of(ticket_id):

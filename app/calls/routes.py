@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 
 from app.auth.permissions import permission_required
 from app.calls import bp, services
+from app.calls import ivr_menu as ivr_settings
 from app.calls import queues as queue_settings
 from app.calls.forms import QueueForm
 from app.extensions import db
-from app.models import CallQueue, Contact
-from app.models.contacts import AGENT_STATES, NOT_READY_REASONS
+from app.models import CallQueue, Contact, IvrNode
+from app.models.contacts import AGENT_STATES, IVR_KINDS, NOT_READY_REASONS
 from telephony_adapter import agents, presence, push
 from workflows import clock
 
@@ -151,3 +152,46 @@ def recording(contact_id: int):
         abort(404)
     audio = services.play_recording(current_user, contact, request.remote_addr)
     return Response(audio, mimetype="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/calls/ivr", methods=["GET", "POST"])
+@bp.route("/calls/ivr/<int:node_id>", methods=["GET", "POST"])
+@permission_required("calls.configure")
+def ivr_menu(node_id: int | None = None):
+    """语音导航: the menu as a tree; add an entry under a menu, or change one."""
+    from app.admin.forms import ConfirmForm
+
+    node = db.session.get(IvrNode, node_id) if node_id else None
+    if node_id and node is None:
+        abort(404)
+    errors: list[str] = []
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        saved, errors = ivr_settings.save(request.form, node)
+        if saved:
+            flash(f"语音导航“{saved.label}”已保存。", "success")
+            return redirect(url_for("calls.ivr_menu"))
+    queue_rows = db.session.scalars(select(CallQueue).where(CallQueue.active.is_(True)).order_by(CallQueue.code)).all()
+    return render_template("calls/ivr.html", entries=ivr_settings.tree(), editing=node, errors=errors,
+                           form=request.form if errors else {}, kinds=IVR_KINDS, queues=queue_rows,
+                           confirm=ConfirmForm()), (422 if errors else 200)
+
+
+@bp.route("/calls/ivr/<int:node_id>/delete", methods=["POST"])
+@permission_required("calls.configure")
+def ivr_delete(node_id: int):
+    from app.admin.forms import ConfirmForm
+
+    node = db.session.get(IvrNode, node_id)
+    if node is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if node.parent_id is None:
+        flash("欢迎菜单不能删除，可以修改其播报内容。", "warning")
+        return redirect(url_for("calls.ivr_menu"))
+    label = node.label
+    ivr_settings.remove(node)
+    flash(f"已删除“{label}”及其下级按键。", "info")
+    return redirect(url_for("calls.ivr_menu"))

@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 
 from app.calls import bp
 from app.extensions import csrf
-from telephony_adapter import calls, kamailio, recordings
+from telephony_adapter import calls, ivr, kamailio, recordings
 from telephony_adapter.events import CallEvent, EventInvalid, parse
 from workflows import clock
 
@@ -99,3 +99,20 @@ def kamailio_event():
         data["file"] = found
     outcome = calls.ingest(CallEvent(kamailio.SOURCE, f"{call_id}:{kind}", kind, call_id, clock.now(), data))
     return _text(outcome.result)
+
+
+@bp.route("/cti/ivr/next", methods=["POST"])
+@switch_token_required
+def ivr_next():
+    """The media component playing the voice menu asks what to do: first without a key (the
+    greeting), then after each key. JSON in: call_id, digit (optional), source."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("call_id"), str) or not body["call_id"].strip():
+        return jsonify(error="请求体须为 JSON，且含 call_id"), 400
+    digit = body.get("digit")
+    if digit is not None and (not isinstance(digit, str) or digit not in "0123456789*#" or len(digit) != 1):
+        return jsonify(error="digit 须为一个按键（0–9、*、#）"), 400
+    source = body.get("source", "switch")
+    if not isinstance(source, str) or not 0 < len(source) <= 32:
+        return jsonify(error="source 无效"), 400
+    return jsonify(ivr.next_step(source, body["call_id"].strip()[:128], digit, clock.now()))

@@ -54,6 +54,31 @@ class CallQueue(db.Model):
     overflow_skill = relationship("Skill", foreign_keys=[overflow_skill_id])
 
 
+IVR_KINDS: dict[str, str] = {"menu": "子菜单", "queue": "转人工队列", "message": "自助语音（播报后挂机）",
+                             "callback": "预约回拨"}
+
+
+class IvrNode(db.Model):
+    """One entry of the voice menu (语音导航): the root greets the caller; each child is reached by
+    one key and is a sub-menu, a queue, a self-service message or a callback request."""
+
+    __table_args__ = (UniqueConstraint("parent_id", "digit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_node.id", ondelete="CASCADE"), index=True)
+    digit: Mapped[str | None] = mapped_column(String(1))  # the key in the parent menu; none for the root
+    kind: Mapped[str] = mapped_column(String(16), default="menu")
+    label: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text, default="")  # what the caller hears (synthesised speech)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))
+
+    queue = relationship(CallQueue)
+
+    @property
+    def kind_label(self) -> str:
+        return IVR_KINDS.get(self.kind, self.kind)
+
+
 class Contact(db.Model):
     """One call (later also a chat): its path through IVR, queue and agent, with the times the
     reports are built from. Times in seconds; `abandoned` calls ended while waiting."""
@@ -98,6 +123,9 @@ class Contact(db.Model):
     # The switch's handle on a call held in the queue (Kamailio: "tindex:tlabel" of the suspended
     # INVITE), used to connect it once an agent is free.
     switch_ref: Mapped[str | None] = mapped_column(String(64))
+    # Where the caller stands in the voice menu, and how many wrong keys they pressed there.
+    ivr_node_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_node.id", ondelete="SET NULL"))
+    ivr_misses: Mapped[int] = mapped_column(Integer, default=0)
 
     queue = relationship(CallQueue)
     agent = relationship("User")

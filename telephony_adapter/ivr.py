@@ -1,0 +1,78 @@
+"""The voice menu (语音导航): what the media component playing it asks after each key.
+
+The media component (the switch's IVR) knows no menu: it plays the prompt it is given, collects
+one key (RFC 2833) and asks `next_step` what to do. A wrong key is forgiven twice; the third
+sends the caller to the menu's first queue, so nobody is stuck in the menu. Each key pressed is an
+`ivr` event on the call, so the path shows on the call record and the screen pop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Contact, IvrNode
+from telephony_adapter import calls
+from telephony_adapter.events import CallEvent
+
+WRONG_KEYS_FORGIVEN = 2
+
+
+def root() -> IvrNode | None:
+    return db.session.scalar(select(IvrNode).where(IvrNode.parent_id.is_(None)).order_by(IvrNode.id))
+
+
+def children(node: IvrNode) -> list[IvrNode]:
+    return list(db.session.scalars(select(IvrNode).where(IvrNode.parent_id == node.id).order_by(IvrNode.digit)))
+
+
+def _first_queue(node: IvrNode) -> IvrNode | None:
+    for child in children(node):
+        if child.kind == "queue":
+            return child
+        found = _first_queue(child) if child.kind == "menu" else None
+        if found is not None:
+            return found
+    return None
+
+
+def next_step(source: str, call_id: str, digit: str | None, at: datetime) -> dict:
+    """The answer for the media component: `prompt` (play, collect a key), `queue` (to the ACD),
+    `message` (play, then hang up) or `hangup` (after a callback request)."""
+    contact = db.session.scalar(select(Contact).where(Contact.source == source, Contact.call_id == call_id))
+    menu = root()
+    if contact is None or contact.state != "ivr" or menu is None:
+        return {"action": "error", "text": "未知的通话或没有语音导航菜单"}
+    here = db.session.get(IvrNode, contact.ivr_node_id) if contact.ivr_node_id else menu
+    if digit is None:
+        contact.ivr_node_id = here.id
+        db.session.commit()
+        return {"action": "prompt", "text": here.prompt}
+    chosen = next((child for child in children(here) if child.digit == digit), None)
+    if chosen is None:
+        contact.ivr_misses += 1
+        if contact.ivr_misses <= WRONG_KEYS_FORGIVEN:
+            db.session.commit()
+            return {"action": "prompt", "text": f"您的输入有误。{here.prompt}"}
+        chosen = _first_queue(menu)
+        if chosen is None:
+            db.session.commit()
+            return {"action": "message", "text": "暂时无法为您转接，请稍后再拨。"}
+    path_key = contact.ivr_path.count(">") + 1 if contact.ivr_path else 0
+    contact.ivr_node_id = chosen.id
+    db.session.commit()
+    calls.ingest(CallEvent(source, f"{call_id}:ivr:{path_key}", "ivr", call_id, at, {"digit": digit}))
+    return _arrive(source, call_id, chosen, at)
+
+
+def _arrive(source: str, call_id: str, node: IvrNode, at: datetime) -> dict:
+    if node.kind == "menu":
+        return {"action": "prompt", "text": node.prompt}
+    if node.kind == "queue" and node.queue is not None:
+        outcome = calls.ingest(CallEvent(source, f"{call_id}:queued", "queued", call_id, at, {"queue": node.queue.code}))
+        return {"action": "queue", "queue": node.queue.code, "text": node.prompt, "offered_to": outcome.offered_to}
+    if node.kind == "callback":
+        calls.ingest(CallEvent(source, f"{call_id}:callback", "callback_requested", call_id, at, {}))
+        return {"action": "hangup", "text": node.prompt or "已为您登记预约回拨，我们将尽快回电。"}
+    return {"action": "message", "text": node.prompt}
