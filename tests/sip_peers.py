@@ -20,6 +20,28 @@ def missing_binaries() -> list[str]:
     return [name for name in BINARIES if shutil.which(name) is None]
 
 
+def _free(port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_phone_port(taken: set[int]) -> int:
+    """A port for a baresip phone: it listens on UDP and TCP there and for TLS on the next port,
+    so all three must be free (and not next to another phone's)."""
+    for _ in range(200):
+        port = free_port() & ~1  # even, so the TLS port (odd) of one phone is nobody's SIP port
+        if {port, port + 1} & taken or not port:
+            continue
+        if _free(port, socket.SOCK_DGRAM) and _free(port, socket.SOCK_STREAM) and _free(port + 1, socket.SOCK_STREAM):
+            taken.update({port, port + 1})
+            return port
+    raise RuntimeError("no free port pair for a baresip phone")
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -38,6 +60,7 @@ class Peers:
         media = f"udp:127.0.0.1:{self.ng_port}" if record else None
         self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token, rtpengine_socket=media)
         self.processes: list[subprocess.Popen] = []
+        self.phone_ports: set[int] = set()
 
     def start_rtpengine(self) -> None:
         """rtpengine in user space, recording every call's RTP to a pcap named by its Call-ID."""
@@ -78,7 +101,7 @@ class Peers:
             f"<sip:{username}@127.0.0.1:{self.sip_port};transport=udp>;regint=600;answermode=auto;"
             "audio_codecs=PCMU\n")
         (home / "config").write_text("\n".join([
-            f"sip_listen 127.0.0.1:{free_port()}", "module_path /usr/lib/baresip/modules",
+            f"sip_listen 127.0.0.1:{free_phone_port(self.phone_ports)}", "module_path /usr/lib/baresip/modules",
             "module g711.so", "module ausine.so", "module aufile.so", "module account.so",
             "audio_source ausine,440", f"audio_player aufile,{home / 'heard.wav'}",
             "ausrc_srate 48000", "ausrc_channels 2", "auplay_srate 8000", "sip_trans_def udp", ""]))

@@ -66,6 +66,17 @@
     const source = new EventSource("/calls/stream");
     source.addEventListener("offer", (event) => { showPop(JSON.parse(event.data).contact_id); redrawBar(); });
     source.addEventListener("presence", () => redrawBar());
+    // On (re)connecting, catch up: a call offered while the stream was down still pops up.
+    source.addEventListener("open", async () => {
+      const response = await fetch(bar.getAttribute("action"), { headers: { Accept: "application/json" },
+                                                                  credentials: "same-origin" });
+      if (!response.ok) return;
+      const now = await response.json();
+      const shown = document.getElementById("screen-pop");
+      if (now.state === "reserved" && now.contact_id && (!shown || shown.dataset.contact !== String(now.contact_id))) {
+        showPop(now.contact_id);
+      }
+    });
     window.addEventListener("beforeunload", () => source.close());
   }
 })();
