@@ -39,8 +39,11 @@ def _first_queue(node: IvrNode) -> IvrNode | None:
 
 def next_step(source: str, call_id: str, digit: str | None, at: datetime) -> dict:
     """The answer for the media component: `prompt` (play, collect a key), `queue` (to the ACD),
-    `message` (play, then hang up) or `hangup` (after a callback request)."""
+    `message` (play, then hang up) or `hangup` (after a callback request). While the call waits in
+    the queue: `wait`, or past the queue's longest wait `offer_callback`."""
     contact = db.session.scalar(select(Contact).where(Contact.source == source, Contact.call_id == call_id))
+    if contact is not None and contact.state == "queued":
+        return _while_waiting(source, contact, digit, at)
     menu = root()
     if contact is None or contact.state != "ivr" or menu is None:
         return {"action": "error", "text": "未知的通话或没有语音导航菜单"}
@@ -64,6 +67,24 @@ def next_step(source: str, call_id: str, digit: str | None, at: datetime) -> dic
     db.session.commit()
     calls.ingest(CallEvent(source, f"{call_id}:ivr:{path_key}", "ivr", call_id, at, {"digit": digit}))
     return _arrive(source, call_id, chosen, at)
+
+
+CALLBACK_KEY = "1"
+
+
+def _while_waiting(source: str, contact: Contact, digit: str | None, at: datetime) -> dict:
+    """The caller waits in the queue: past the queue's longest wait they are offered a callback
+    request (预约回拨), taken with one key; before that they hear that they are being connected."""
+    queue = contact.queue
+    waited = (at - contact.queued_at).total_seconds() if contact.queued_at else 0.0
+    limit = queue.max_wait_seconds if queue is not None else 0
+    if not limit or waited < limit:
+        return {"action": "wait", "text": "坐席正忙，请您耐心等待，我们将尽快为您接通。"}
+    if digit == CALLBACK_KEY:
+        calls.ingest(CallEvent(source, f"{contact.call_id}:callback", "callback_requested", contact.call_id, at, {}))
+        return {"action": "hangup", "text": "已为您登记预约回拨，我们将尽快回电。"}
+    return {"action": "offer_callback", "key": CALLBACK_KEY,
+            "text": f"您已等待{int(waited)}秒。继续等待请不要挂机，预约回拨请按{CALLBACK_KEY}。"}
 
 
 def _arrive(source: str, call_id: str, node: IvrNode, at: datetime) -> dict:

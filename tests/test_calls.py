@@ -417,3 +417,21 @@ def test_a_manager_adds_a_key_and_a_clash_or_missing_queue_is_refused(client, au
     assert db.session.scalar(select(IvrNode).where(IvrNode.digit == "3")).label == "异地就医"
     page = client.get("/calls/ivr").get_data(as_text=True)
     assert "异地就医" in page and "欢迎致电12393" in page
+
+
+def test_past_the_longest_wait_the_caller_is_offered_a_callback_and_takes_it_with_one_key(client, centre, menu):
+    """待遇报销 allows 180 s: before that the waiting caller hears they are being connected; after it
+    they are offered 预约回拨, and pressing 1 ends the call with a callback ticket."""
+    event(client, "incoming", "c1", 0, caller="13800000003")
+    with clock.frozen_at(at(1)):
+        ivr(client, "c1")
+        ivr(client, "c1", "2")  # queued at 1 s, nobody ready
+    with clock.frozen_at(at(100)):
+        assert ivr(client, "c1")["action"] == "wait"
+        assert ivr(client, "c1", "1")["action"] == "wait"  # too early: the key does nothing
+    with clock.frozen_at(at(200)):
+        offer = ivr(client, "c1")
+        assert offer["action"] == "offer_callback" and "按1" in offer["text"]
+        assert ivr(client, "c1", "1")["action"] == "hangup"
+    call = contact("c1")
+    assert call.hangup_cause == "callback_requested" and call.ticket_id is not None and not call.abandoned
