@@ -78,14 +78,12 @@ def link_to_ticket(user: User, contact: Contact, ticket_id: int, ip: str | None)
     return ticket
 
 
-def link_ticket(contact_id: int | None, ticket_id: int, user: User) -> None:
-    """The ticket recorded from a call: the call's record points at it (for the survey, reports)."""
-    if not contact_id:
-        return
-    contact = db.session.get(Contact, contact_id)
+def link_recorded_ticket(contact_id: int | None, ticket_id: int, user: User, ip: str | None) -> None:
+    """The ticket an agent recorded from the call they took: linked the same way as a follow-up
+    call (for the survey and the reports), when the call is theirs and not linked yet."""
+    contact = db.session.get(Contact, contact_id) if contact_id else None
     if contact is not None and contact.ticket_id is None and (contact.agent_id == user.id or can(user, "calls.view")):
-        contact.ticket_id = ticket_id
-        db.session.commit()
+        link_to_ticket(user, contact, ticket_id, ip)
 
 
 def play_recording(user: User, contact: Contact, ip: str | None) -> bytes:

@@ -32,9 +32,10 @@ def new():
             except StepRefused as exc:
                 errors, message = exc.errors, exc.message
             else:
-                from app.calls.services import link_ticket
+                from app.calls.services import link_recorded_ticket
 
-                link_ticket(request.form.get("contact_id", type=int), ticket.id, current_user)
+                link_recorded_ticket(request.form.get("contact_id", type=int), ticket.id, current_user,
+                                     request.remote_addr)
                 article_id = request.form.get("kb_article_id", type=int)
                 if article_id and values["answered_on_spot"]:
                     services.record_kb_answer(ticket, article_id, current_user)
