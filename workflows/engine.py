@@ -29,7 +29,7 @@ from workflows.script_engine import make_script_engine
 from workflows.sla import SlaPolicy, iso, parse_iso, script_helpers
 from workflows.step_store import StepWrites, TicketRow
 from workflows.working_days import WorkingHours
-from workflows.write_lock import begin_step
+from workflows.write_lock import take_write_lock
 
 SLA_SEVERITY = {"ok": 0, "handle_warning": 1, "accept_overdue": 1, "dispatch_overdue": 1, "handle_overdue": 2,
                 "major_event": 3}
@@ -194,7 +194,7 @@ def _workflow_of(instance: dict, parsed: specs.ParsedVersion) -> BpmnWorkflow:
 def _step_transaction(what: str) -> Iterator[None]:
     """Roll back on any failure, translating the database's and the engine's refusals."""
     try:
-        begin_step()
+        take_write_lock()
         yield
     except (IntegrityError, OperationalError) as exc:
         db.session.rollback()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ProcessVersion
+from workflows.write_lock import take_write_lock
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 TICKET_PROCESS = "ticket"
@@ -104,6 +105,11 @@ def latest_version(process_id: str = TICKET_PROCESS) -> ProcessVersion:
     """The newest published version; the diagrams shipped in bpmn/ are published on first use."""
     query = _latest_query(process_id)
     version = db.session.scalar(query)
+    if version is None:
+        # On SQLite take the write lock before writing: a deferred transaction that read first is
+        # refused at once ("database is locked") when another request committed meanwhile.
+        take_write_lock()
+        version = db.session.scalar(query)
     if version is None:
         try:
             with db.session.begin_nested():  # two first tickets at once: one publishes, one re-reads

@@ -1,4 +1,4 @@
-"""SQLite needs its write lock taken up front for an engine step.
+"""SQLite needs its write lock taken up front for an engine step (or any read-then-write).
 
 pysqlite opens a transaction lazily at the first write; a step reads first and writes later, and
 when another writer committed in between SQLite refuses the upgrade at once ("database is locked")
@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.extensions import db
 
 
-def begin_step() -> None:
+def take_write_lock() -> None:
     if db.engine.dialect.name != "sqlite":
         return
     connection = db.session.connection()
