@@ -103,6 +103,9 @@ class Config:
     KAMAILIO_XHTTP_URL = _env("HOTLINE_KAMAILIO_XHTTP_URL")
     # Where the media server (rtpengine) writes call recordings; played back from here.
     RECORDINGS_DIR = _env("HOTLINE_RECORDINGS_DIR")
+    # The extension the voice-menu media component registers as (python -m telephony_adapter.media);
+    # unset, hotline calls go straight to the queue of the dialled number.
+    IVR_EXTENSION = _env("HOTLINE_IVR_EXTENSION")
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.

@@ -38,12 +38,17 @@ def _first_queue(node: IvrNode) -> IvrNode | None:
 
 
 def next_step(source: str, call_id: str, digit: str | None, at: datetime) -> dict:
-    """The answer for the media component: `prompt` (play, collect a key), `queue` (to the ACD),
-    `message` (play, then hang up) or `hangup` (after a callback request). While the call waits in
-    the queue: `wait`, or past the queue's longest wait `offer_callback`."""
+    """The answer for the media component: `prompt` (play, collect a key), `queue` (to the ACD: dial
+    acd-<contact_id>), `message` (play, then hang up) or `hangup` (after a callback request). While
+    the call waits in the queue: `wait`, or past the queue's longest wait `offer_callback`; while
+    the agent talks: `pause`; once the agent hung up: `survey`, then `hangup`."""
     contact = db.session.scalar(select(Contact).where(Contact.source == source, Contact.call_id == call_id))
-    if contact is not None and contact.state == "queued":
+    if contact is not None and contact.state in ("queued", "offered"):
         return _while_waiting(source, contact, digit, at)
+    if contact is not None and contact.state in ("talking", "held"):
+        return {"action": "pause"}  # the agent's hang-up is on its way: ask again in a moment
+    if contact is not None and contact.state == "ended":
+        return _after_the_agent(source, contact, digit, at)
     menu = root()
     if contact is None or contact.state != "ivr" or menu is None:
         return {"action": "error", "text": "未知的通话或没有语音导航菜单"}
@@ -76,6 +81,8 @@ def _while_waiting(source: str, contact: Contact, digit: str | None, at: datetim
     """The caller waits in the queue: past the queue's longest wait they are offered a callback
     request (预约回拨), taken with one key; before that they hear that they are being connected."""
     queue = contact.queue
+    if contact.state == "offered":
+        return {"action": "wait", "text": "正在为您接通坐席，请稍候。"}
     waited = (at - contact.queued_at).total_seconds() if contact.queued_at else 0.0
     limit = queue.max_wait_seconds if queue is not None else 0
     if not limit or waited < limit:
@@ -92,8 +99,29 @@ def _arrive(source: str, call_id: str, node: IvrNode, at: datetime) -> dict:
         return {"action": "prompt", "text": node.prompt}
     if node.kind == "queue" and node.queue is not None:
         outcome = calls.ingest(CallEvent(source, f"{call_id}:queued", "queued", call_id, at, {"queue": node.queue.code}))
-        return {"action": "queue", "queue": node.queue.code, "text": node.prompt, "offered_to": outcome.offered_to}
+        return {"action": "queue", "queue": node.queue.code, "text": node.prompt, "offered_to": outcome.offered_to,
+                "contact_id": outcome.contact.id if outcome.contact is not None else None}
     if node.kind == "callback":
         calls.ingest(CallEvent(source, f"{call_id}:callback", "callback_requested", call_id, at, {}))
         return {"action": "hangup", "text": node.prompt or "已为您登记预约回拨，我们将尽快回电。"}
     return {"action": "message", "text": node.prompt}
+
+
+SURVEY_PROMPT = "感谢您的来电。请对本次服务进行评价：非常满意请按1，满意请按2，不满意请按3，非常不满意请按4。"
+SURVEY_THANKS = "感谢您的评价，再见。"
+
+
+def _after_the_agent(source: str, contact: Contact, digit: str | None, at: datetime) -> dict:
+    """The agent hung up and the caller is still on the line: the post-call survey (满意度评价).
+    A key 1–4 is the rating (a `survey_result` event, delivered to the call's ticket); any other
+    key is asked again (the media component stops asking after a few tries without an answer); a
+    call that never reached an agent just ends."""
+    if contact.answered_at is None or contact.survey_score is not None:
+        return {"action": "hangup", "text": ""}
+    if digit is None:
+        return {"action": "survey", "text": SURVEY_PROMPT}
+    if digit in "1234":
+        calls.ingest(CallEvent(source, f"{contact.call_id}:survey", "survey_result", contact.call_id, at,
+                               {"score": int(digit)}))
+        return {"action": "hangup", "text": SURVEY_THANKS}
+    return {"action": "survey", "text": f"您的输入有误。{SURVEY_PROMPT}"}

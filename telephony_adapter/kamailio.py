@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Contact, User
+from telephony_adapter import ivr
 from telephony_adapter.calls import ingest
 from telephony_adapter.events import CallEvent
 
@@ -64,27 +66,64 @@ def render_config(settings: KamailioSettings) -> str:
     return text
 
 
-def route(call_id: str, caller: str, dialled: str, at: datetime) -> str:
-    """An INVITE to the hotline number: record the call, queue it by the dialled number and say
-    which agent's phone to ring, or that it waits."""
-    ingest(CallEvent(SOURCE, f"{call_id}:incoming", "incoming", call_id, at, {"caller": caller, "dialled": dialled}))
+AGENT_LEG_PREFIX = "acd-"  # the media component dials acd-<contact id> to reach the ACD for its caller
+
+
+def route(call_id: str, caller: str, dialled: str, at: datetime, ivr_extension: str | None = None) -> str:
+    """An INVITE to the hotline number: record the call; with a voice menu and its media component
+    (`ivr_extension`), answer `ivr:<extension>` so the caller hears the menu first; otherwise
+    queue it by the dialled number and say which agent's phone to ring, or that it waits.
+    An INVITE to acd-<contact id> is the media component's own leg for a caller it queued."""
+    if dialled.startswith(AGENT_LEG_PREFIX):
+        return _agent_leg(call_id, dialled.removeprefix(AGENT_LEG_PREFIX))
+    incoming = ingest(CallEvent(SOURCE, f"{call_id}:incoming", "incoming", call_id, at,
+                                {"caller": caller, "dialled": dialled}))
+    if ivr_extension and incoming.contact is not None and incoming.contact.state == "ivr" and ivr.root() is not None:
+        return f"ivr:{ivr_extension}"
     outcome = ingest(CallEvent(SOURCE, f"{call_id}:queued", "queued", call_id, at, {}))
     if outcome.result == "ignored":
         return "reject"
     if outcome.result == "duplicate":  # Kamailio retried the question: answer the same
-        contact = outcome.contact
-        if contact is None or contact.state == "ended":
-            return "reject"
-        return f"agent:{contact.agent.username}" if contact.agent_id else "wait"
+        return _answer_for(outcome.contact)
     if outcome.offered_to is None:
         return "wait"
     return f"agent:{db.session.get(User, outcome.offered_to).username}"
 
 
+def _answer_for(contact: Contact | None) -> str:
+    if contact is None or contact.state == "ended":
+        return "reject"
+    return f"agent:{contact.agent.username}" if contact.agent_id else "wait"
+
+
+def _agent_leg(leg_call_id: str, contact_id: str) -> str:
+    """The media component's leg to the agent: remember its Call-ID on the caller's contact (the
+    switch reports that leg's events under it) and answer as for the caller's own INVITE. Only a
+    call the voice menu queued, with no other leg yet, can be reached this way."""
+    if not contact_id.isdigit():
+        return "reject"
+    contact = db.session.scalar(select(Contact).where(Contact.id == int(contact_id), Contact.source == SOURCE)
+                                .with_for_update())
+    if contact is None or contact.state not in ("queued", "offered") or contact.leg_call_id not in (None, leg_call_id):
+        db.session.rollback()
+        return "reject"
+    contact.leg_call_id = leg_call_id
+    answer = _answer_for(contact)
+    db.session.commit()
+    return answer
+
+
+def contact_call_id(call_id: str) -> str:
+    """The caller's Call-ID for an event Kamailio reports: the agent leg's id maps to its caller."""
+    found = db.session.scalar(select(Contact.call_id).where(Contact.source == SOURCE, Contact.leg_call_id == call_id))
+    return found or call_id
+
+
 def waiting(call_id: str, tindex: str, tlabel: str, xhttp_url: str | None) -> bool:
     """Kamailio holds the call (suspended INVITE): keep its handle. If an agent was already
     given the call in the meantime, connect it now."""
-    contact = db.session.query(Contact).filter_by(source=SOURCE, call_id=call_id).with_for_update().first()
+    contact = db.session.scalar(select(Contact).where(Contact.source == SOURCE, Contact.call_id == contact_call_id(call_id))
+                                .with_for_update())
     if contact is None:
         return False
     contact.switch_ref = f"{tindex}:{tlabel}"

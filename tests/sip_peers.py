@@ -3,16 +3,21 @@ baresip agents' phones that answer by themselves, sipp callers. Debian packages,
 
 from __future__ import annotations
 
+import json
+import os
 import resource
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from telephony_adapter.kamailio import KamailioSettings, render_config
 
 SCENARIOS = Path(__file__).resolve().parent / "sip"
+# Spoken prompts are synthesised once per machine: the cache outlives the test run (it is ignored by git).
+PROMPT_CACHE = Path(__file__).resolve().parent.parent / "test-artifacts" / "prompts"
 BINARIES = ("kamailio", "baresip", "sipp")
 
 
@@ -61,6 +66,7 @@ class Peers:
         self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token, rtpengine_socket=media)
         self.processes: list[subprocess.Popen] = []
         self.phone_ports: set[int] = set()
+        self.control_ports: dict[str, int] = {}
 
     def start_rtpengine(self) -> None:
         """rtpengine in user space, recording every call's RTP to a pcap named by its Call-ID."""
@@ -79,9 +85,9 @@ class Peers:
     def xhttp_url(self) -> str:
         return f"http://127.0.0.1:{self.xhttp_port}"
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, env: dict | None = None) -> subprocess.Popen:
         log = open(self.folder / log_name, "wb")  # noqa: SIM115 - kept open while the peer runs
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                    preexec_fn=_no_core_dumps)  # noqa: PLW1509 - no threads run this
         self.processes.append(process)
         return process
@@ -93,18 +99,42 @@ class Peers:
                      "-P", str(self.folder / "kamailio.pid")], "kamailio.log")
         _wait_for_tcp(self.xhttp_port)
 
+    def start_media(self, extension: str = "ivr") -> None:
+        """The voice-menu media component (python -m telephony_adapter.media), registered as `extension`."""
+        port, rtp = free_port(), free_port() & ~1
+        env = {**os.environ, "HOTLINE_PLATFORM_URL": self.settings.platform_url, "HOTLINE_CTI_TOKEN": self.settings.token,
+               "HOTLINE_SIP_PROXY": f"127.0.0.1:{self.sip_port}", "HOTLINE_IVR_EXTENSION": extension,
+               "HOTLINE_MEDIA_SIP_PORT": str(port), "HOTLINE_MEDIA_RTP_PORTS": f"{rtp}-{rtp + 40}",
+               "HOTLINE_PROMPTS_DIR": str(PROMPT_CACHE)}
+        self._spawn([sys.executable, "-m", "telephony_adapter.media"], "media.log", env=env)
+        deadline = time.monotonic() + 15
+        while "voice menu registered" not in self.log("media.log"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the media component did not register:\n" + self.log("media.log"))
+            time.sleep(0.05)
+
+    def hang_up_phone(self, username: str) -> None:
+        """The agent presses hang-up: baresip's ctrl_tcp takes a netstring of JSON."""
+        command = json.dumps({"command": "hangup", "params": "", "token": "test"}).encode()
+        with socket.create_connection(("127.0.0.1", self.control_ports[username]), timeout=3) as control:
+            control.sendall(str(len(command)).encode() + b":" + command + b",")
+            control.recv(4096)
+
     def start_agent_phone(self, username: str) -> None:
-        """A baresip phone that registers as `username` and answers every call by itself."""
+        """A baresip phone that registers as `username` and answers every call by itself; the test
+        hangs it up through its control port."""
         home = self.folder / f"phone-{username}"
         home.mkdir()
+        self.control_ports[username] = free_port(socket.SOCK_STREAM)
         (home / "accounts").write_text(
             f"<sip:{username}@127.0.0.1:{self.sip_port};transport=udp>;regint=600;answermode=auto;"
             "audio_codecs=PCMU\n")
         (home / "config").write_text("\n".join([
             f"sip_listen 127.0.0.1:{free_phone_port(self.phone_ports)}", "module_path /usr/lib/baresip/modules",
             "module g711.so", "module ausine.so", "module aufile.so", "module account.so",
-            "audio_source ausine,440", f"audio_player aufile,{home / 'heard.wav'}",
-            "ausrc_srate 48000", "ausrc_channels 2", "auplay_srate 8000", "sip_trans_def udp", ""]))
+            "audio_source ausine,440", "module sndfile.so", f"snd_path {home}",  # sndfile: what it hears, as WAV
+            "ausrc_srate 48000", "ausrc_channels 2", "auplay_srate 8000", "sip_trans_def udp",
+            "module menu.so", "module ctrl_tcp.so", f"ctrl_tcp_listen 127.0.0.1:{self.control_ports[username]}", ""]))
         self._spawn(["baresip", "-f", str(home)], f"phone-{username}.log")
 
     def wait_registered(self, usernames: list[str], timeout: float = 10.0) -> None:
@@ -118,13 +148,17 @@ class Peers:
         raise TimeoutError("baresip phones did not register:\n" + logs)
 
     def call(self, scenario: str | None = None, caller: str = "13800000001", hold_ms: int = 1500,
-             timeout: float = 30.0, background: bool = False) -> subprocess.Popen | subprocess.CompletedProcess:
-        """One sipp call to the hotline number; `scenario` names an XML file in tests/sip/."""
+             timeout: float = 30.0, background: bool = False,
+             echo: bool = False) -> subprocess.Popen | subprocess.CompletedProcess:
+        """One sipp call to the hotline number; `scenario` names an XML file in tests/sip/. With
+        `echo`, the caller sends back every RTP packet it hears (sipp's -rtp_echo)."""
         args = ["sipp", f"127.0.0.1:{self.sip_port}", "-s", "12393", "-m", "1", "-l", "1", "-i", "127.0.0.1",
-                "-p", str(free_port()), "-d", str(hold_ms), "-timeout", f"{int(timeout)}s", "-timeout_error",
+                "-p", str(free_port()), "-mp", str(free_port() & ~1), "-d", str(hold_ms),
+                "-timeout", f"{int(timeout)}s", "-timeout_error",
                 "-set", "caller", caller, "-nostdin", "-trace_err", "-error_file",
                 str(self.folder / f"sipp-{caller}.err")]
         args += ["-sf", str(SCENARIOS / scenario)] if scenario else ["-sn", "uac"]
+        args += ["-rtp_echo"] if echo else []
         if background:
             return self._spawn(args, f"sipp-{caller}.log")
         return subprocess.run(args, capture_output=True, timeout=timeout + 10, stdin=subprocess.DEVNULL)

@@ -377,6 +377,28 @@ def test_the_caller_keys_through_the_voice_menu_to_the_queue_and_a_ready_agent(c
     assert (call.ivr_path, call.state, call.agent_id) == ("2", "offered", centre["li"].id)
 
 
+def test_after_the_agent_hangs_up_the_caller_still_on_the_line_is_asked_for_the_survey(client, centre, menu):
+    """While the agent talks the media component is told to wait; once the agent has hung up it
+    asks the survey; a wrong key is asked again; 2 (满意) is stored once and the call says goodbye."""
+    ready(centre["li"], -10)
+    event(client, "incoming", "c1", 0, caller="13800000001")
+    ivr(client, "c1")
+    assert ivr(client, "c1", "2")["action"] == "queue"
+    assert ivr(client, "c1") == {"action": "wait", "text": "正在为您接通坐席，请稍候。"}  # the agent's phone rings
+    event(client, "answered", "c1", 8)
+    assert ivr(client, "c1") == {"action": "pause"}
+    event(client, "hangup", "c1", 60)
+    assert ivr(client, "c1")["action"] == "survey"
+    assert ivr(client, "c1", "8")["text"].startswith("您的输入有误")
+    assert ivr(client, "c1", "2") == {"action": "hangup", "text": "感谢您的评价，再见。"}
+    assert contact("c1").survey_score == 2
+    assert ivr(client, "c1") == {"action": "hangup", "text": ""}  # asked once only
+    event(client, "incoming", "c2", 100)
+    ivr(client, "c2")
+    event(client, "hangup", "c2", 103)  # gone from the menu before reaching anyone: no survey
+    assert ivr(client, "c2") == {"action": "hangup", "text": ""}
+
+
 def test_wrong_keys_are_forgiven_twice_then_the_caller_reaches_a_person(client, centre, menu):
     event(client, "incoming", "c1", 0)
     ivr(client, "c1")

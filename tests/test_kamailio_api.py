@@ -88,6 +88,45 @@ def test_a_caller_who_cancels_while_held_by_kamailio_is_abandoned(client, hotlin
     assert call.abandoned and call.hangup_cause == "caller_cancel"
 
 
+@pytest.fixture
+def voice_menu(app, hotline):
+    from app.models import IvrNode
+
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "benefit"))
+    root = IvrNode(kind="menu", label="欢迎", prompt="待遇报销请按2。")
+    db.session.add(root)
+    db.session.flush()
+    db.session.add(IvrNode(parent_id=root.id, digit="2", kind="queue", label="待遇报销", queue_id=queue.id, prompt=""))
+    db.session.commit()
+    app.config["IVR_EXTENSION"] = "ivr"
+    yield
+    app.config["IVR_EXTENSION"] = None
+
+
+def test_with_a_voice_menu_the_call_goes_to_the_media_component_whose_second_leg_reaches_the_agent(
+        client, hotline, voice_menu):
+    """Kamailio relays the caller to the media component (ivr:ivr); after the key it dials
+    acd-<contact id>, which the ACD routes like the caller's own INVITE; the leg's events are the
+    caller's call's, and no other leg can claim it."""
+    agents.set_state(hotline.id, "ready", clock.now())
+    assert ask(client, "/cti/kamailio/route", call_id="a@1", caller="13800000001", dialled="12393") == (200, "ivr:ivr")
+    call = db.session.scalar(select(Contact).where(Contact.call_id == "a@1"))
+    assert call.state == "ivr"
+    assert ask(client, "/cti/kamailio/route", call_id="leg@9", caller="ivr", dialled=f"acd-{call.id}") == (200, "reject")
+    body = {"source": "kamailio", "call_id": "a@1", "digit": "2"}
+    assert client.post("/cti/ivr/next", json=body, headers=TOKEN).get_json()["contact_id"] == call.id
+    assert ask(client, "/cti/kamailio/route", call_id="leg@9", caller="ivr", dialled=f"acd-{call.id}") == (200, "agent:li")
+    assert ask(client, "/cti/kamailio/route", call_id="other@9", caller="ivr", dialled=f"acd-{call.id}") == (200, "reject")
+    assert ask(client, "/cti/kamailio/route", call_id="x@9", caller="ivr", dialled="acd-x1") == (200, "reject")
+    assert ask(client, "/cti/kamailio/event", call_id="leg@9", kind="answered") == (200, "applied")
+    assert ask(client, "/cti/kamailio/event", call_id="leg@9", kind="hangup", cause="normal") == (200, "applied")
+    assert ask(client, "/cti/kamailio/event", call_id="a@1", kind="hangup", cause="normal") == (200, "duplicate")
+    db.session.expire_all()
+    call = db.session.get(Contact, call.id)
+    assert (call.state, call.agent_id, call.leg_call_id, call.ivr_path) == ("ended", hotline.id, "leg@9", "2")
+    assert db.session.scalar(select(Contact.id).where(Contact.call_id == "leg@9")) is None  # no second record
+
+
 def test_kamailio_questions_need_the_token_and_well_formed_values(client, hotline):
     assert client.get("/cti/kamailio/route", query_string={"call_id": "x"}).status_code == 401
     assert ask(client, "/cti/kamailio/route")[0] == 400

@@ -153,3 +153,78 @@ def test_every_call_is_recorded_by_call_id_and_a_team_lead_plays_it_audited(reco
     auth.logout()
     auth.login("agent2")
     assert client.get(f"/calls/contacts/{call.id}/recording.wav").status_code == 403
+
+
+@pytest.fixture
+def voice_menu(app, peers, staffed):
+    """The voice menu (2 → 待遇报销) answered by the media component, registered as `ivr`."""
+    from app.models import IvrNode
+
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "benefit"))
+    root = IvrNode(kind="menu", label="主菜单", prompt="您好，欢迎致电医保服务热线。待遇报销请按2。")
+    db.session.add(root)
+    db.session.flush()
+    db.session.add(IvrNode(parent_id=root.id, digit="2", kind="queue", label="待遇报销", queue_id=queue.id,
+                           prompt="正在为您转接待遇报销坐席。"))
+    db.session.commit()
+    app.config["IVR_EXTENSION"] = "ivr"
+    peers.start_media("ivr")
+    yield
+    app.config["IVR_EXTENSION"] = None
+
+
+def test_the_caller_keys_the_menu_talks_to_an_agent_and_the_survey_key_reaches_the_ticket(
+        peers, staffed, voice_menu, client, auth):
+    """sipp presses 2 (its recorded RFC 2833 key) in the menu the media component plays; the ACD
+    rings the longest-idle agent on the component's second leg; the agent records the request on
+    the spot and hangs up; the caller, still on the line, presses 1 (非常满意); the ticket is
+    archived with that rating."""
+    import audioop
+    import wave
+
+    from app.models import Ticket
+    from tests.conftest import csrf_token
+
+    a1 = staffed[0]
+    peers.start_agent_phone(a1.username)
+    peers.wait_registered([a1.username])
+    _ready(a1)
+    caller = peers.call("uac_ivr_survey.xml", caller="13800000006", hold_ms=9000, timeout=45, background=True,
+                        echo=True)
+    logs = lambda: peers.log("sipp-13800000006.log") + peers.log("media.log")[-4000:] + peers.log("kamailio.log")[-4000:]  # noqa: E731
+    try:
+        [call] = _wait_until(lambda: [c for c in _calls() if c.state == "talking"], timeout=20)
+    except AssertionError:
+        raise AssertionError(logs()) from None
+    assert (call.ivr_path, call.queue.code, call.agent_id) == ("2", "benefit", a1.id)
+    assert call.leg_call_id and call.leg_call_id != call.call_id
+    auth.login(a1.username)
+    token = csrf_token(client, f"/tickets/new?phone=13800000006&contact={call.id}")
+    response = client.post("/tickets/new", data={
+        "csrf_token": token, "contact_id": call.id, "channel": "phone", "caller_phone": "13800000006",
+        "category": "consultation", "urgency": "normal", "subject": "住院报销材料", "content": "问住院报销需要哪些材料。",
+        "handling": "on_spot", "reply": "需出院小结、费用清单和发票。"})
+    assert response.status_code == 302
+    time.sleep(1.5)  # talking: the agent's 440 Hz tone goes to the caller, whose phone echoes it back
+    peers.hang_up_phone(a1.username)
+    assert caller.wait(45) == 0, logs()
+    [call] = _wait_until(lambda: [c for c in _calls() if c.survey_score])
+    assert call.survey_score == 1 and call.talk_seconds > 0 and not call.abandoned
+    ticket = db.session.get(Ticket, call.ticket_id)
+    assert (ticket.status, ticket.satisfaction) == ("archived", "very_satisfied")
+    assert _state(a1) == "after_call_work"
+    # The media component carried the audio both ways: the agent heard their own tone come back.
+    [dump] = (peers.folder / f"phone-{a1.username}").glob("*-dec.wav")  # sndfile: the decoded audio it heard
+    with wave.open(str(dump)) as heard:
+        assert audioop.rms(heard.readframes(heard.getnframes()), heard.getsampwidth()) > 300
+
+
+def test_a_caller_who_leaves_while_waiting_after_the_menu_is_abandoned_and_the_waiting_leg_cancelled(
+        peers, staffed, voice_menu):
+    """Nobody is ready: Kamailio holds the media component's leg (182); the caller gives up and
+    hangs up; the component cancels its leg, and the call is abandoned with its wait."""
+    caller = peers.call("uac_ivr_gives_up.xml", caller="13800000007", hold_ms=5000, timeout=30)
+    assert caller.returncode == 0, caller.stdout.decode() + peers.log("media.log")[-3000:]
+    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    assert call.ivr_path == "2" and call.abandoned and call.wait_seconds > 1.0 and call.leg_call_id
+    _wait_until(lambda: f"waiting call {call.leg_call_id} cancelled" in peers.log("kamailio.log"))

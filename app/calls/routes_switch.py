@@ -68,7 +68,7 @@ def kamailio_route():
     if call_id is None:
         return _text("reject", 400)
     answer = kamailio.route(call_id, request.args.get("caller", "")[:32], request.args.get("dialled", "")[:32],
-                            clock.now())
+                            clock.now(), current_app.config.get("IVR_EXTENSION"))
     return _text(answer)
 
 
@@ -86,14 +86,15 @@ def kamailio_waiting():
 @switch_token_required
 def kamailio_event():
     """Dialog events: answered, hangup (normal, caller_cancel, agent_486 …). One of each per call."""
-    call_id, kind = _call_id(), request.args.get("kind", "")
-    if call_id is None or kind not in ("answered", "hangup", "recording_ready"):
+    leg, kind = _call_id(), request.args.get("kind", "")
+    if leg is None or kind not in ("answered", "hangup", "recording_ready"):
         return _text("bad request", 400)
+    call_id = kamailio.contact_call_id(leg)  # the agent leg of a call the voice menu answered first
     data: dict = {}
     if kind == "hangup":
         data["cause"] = request.args.get("cause", "normal")[:64]
     if kind == "recording_ready":  # rtpengine wrote the call's pcap under the recordings folder
-        found = recordings.find(current_app.config.get("RECORDINGS_DIR"), call_id)
+        found = recordings.find(current_app.config.get("RECORDINGS_DIR"), leg)
         if found is None:
             return _text("no recording", 404)
         data["file"] = found

@@ -123,6 +123,9 @@ class Contact(db.Model):
     # The switch's handle on a call held in the queue (Kamailio: "tindex:tlabel" of the suspended
     # INVITE), used to connect it once an agent is free.
     switch_ref: Mapped[str | None] = mapped_column(String(64))
+    # The second leg's SIP Call-ID when a media component (the voice menu) answered the caller and
+    # dialled the agent on its own leg: the switch reports that leg's events under this id.
+    leg_call_id: Mapped[str | None] = mapped_column(String(128), index=True)
     # Where the caller stands in the voice menu, and how many wrong keys they pressed there.
     ivr_node_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_node.id", ondelete="SET NULL"))
     ivr_misses: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,157 @@
+"""One caller's conversation with the media component: voice menu, waiting, the agent, the survey.
+
+The component knows no menu and no rules. It plays what the platform says (`/cti/ivr/next`),
+collects one key, and asks again; the answer's `action` says what comes next. When the answer is
+`queue`, it dials acd-<contact id> through the proxy (the ACD picks the agent as for any call)
+and, once the agent answers, carries the audio both ways; when the agent hangs up it asks the
+platform again, which then wants the survey."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+from pyVoIP.VoIP import CallState, VoIPCall
+
+from telephony_adapter.media.prompts import FRAME, RATE
+
+log = logging.getLogger(__name__)
+
+KEY_WAIT_SECONDS = 8.0  # after a prompt, how long a caller has to press a key
+SILENT_PROMPTS = 3  # prompts heard without any key before the component says goodbye
+WAIT_ANNOUNCE_SECONDS = 15.0  # while queued, how often the caller hears where they stand
+PAUSE_SECONDS = 0.3
+GOODBYE = "再见。"
+TROUBLE = "系统繁忙，请稍后再拨。"
+NO_AGENT = "暂时无法为您接通，请稍后再拨。"
+
+
+class Platform(Protocol):
+    def next(self, call_id: str, digit: str | None = None) -> dict: ...
+
+
+class Conversation:
+    def __init__(self, server, call: VoIPCall) -> None:
+        self.server = server
+        self.call = call
+        self.call_id: str = call.request.headers["Call-ID"]
+        self.platform: Platform = server.platform
+
+    @property
+    def caller_here(self) -> bool:
+        return self.call.state == CallState.ANSWERED
+
+    def run(self) -> None:
+        self.call.answer()
+        step = self.platform.next(self.call_id)
+        silent = 0
+        while self.caller_here:
+            action, text = step.get("action"), step.get("text") or ""
+            if action in ("prompt", "survey"):
+                digit = self.say(text, listen=True)
+                silent = 0 if digit else silent + 1
+                if silent >= SILENT_PROMPTS:
+                    self.finish(GOODBYE)
+                    return
+                step = self.platform.next(self.call_id, digit)
+            elif action == "queue":
+                step = self.through_the_agent(step.get("contact_id"), text)
+            elif action == "pause":
+                time.sleep(PAUSE_SECONDS)
+                step = self.platform.next(self.call_id)
+            elif action in ("message", "hangup"):
+                self.finish(text)
+                return
+            else:  # "error" or anything this component does not know
+                log.warning("call %s: platform said %r", self.call_id, step)
+                self.finish(TROUBLE)
+                return
+
+    # --- the agent leg ------------------------------------------------------------------------
+
+    def through_the_agent(self, contact_id: int | None, announcement: str) -> dict:
+        """Dial the ACD for this caller at once (the announcement plays while the agent's phone
+        rings, and stops when they answer), keep the caller company while they wait, bridge the
+        audio once the agent answers. Returns the platform's next step once the agent hung up."""
+        if contact_id is None:
+            return {"action": "message", "text": NO_AGENT}
+        leg = self.server.dial(f"acd-{contact_id}")
+        try:
+            self.say(announcement, stop=lambda: leg.state != "dialing")
+            next_news = time.monotonic() + WAIT_ANNOUNCE_SECONDS
+            while leg.state in ("dialing", "cancelling") and self.caller_here:
+                digit = self.call.get_dtmf()
+                if digit or time.monotonic() >= next_news:
+                    step = self.platform.next(self.call_id, digit or None)
+                    if step.get("action") in ("hangup", "message"):
+                        return step  # e.g. a callback request: the finally below cancels the leg
+                    if step.get("action") in ("wait", "offer_callback"):
+                        digit = self.say(step.get("text") or "", listen=True)
+                        if digit:
+                            step = self.platform.next(self.call_id, digit)
+                            if step.get("action") in ("hangup", "message"):
+                                return step
+                    next_news = time.monotonic() + WAIT_ANNOUNCE_SECONDS
+                time.sleep(0.05)
+            if leg.state == "answered" and self.caller_here:
+                self._drain_keys()
+                self.bridge(leg)
+            if not self.caller_here:
+                return {"action": "hangup"}
+            if leg.final_status is not None:
+                return {"action": "message", "text": NO_AGENT}
+            return self.platform.next(self.call_id)
+        finally:
+            leg.hang_up()
+            self.server.forget(leg)
+
+    def bridge(self, leg) -> None:
+        """Carry 20 ms frames both ways until either side hangs up."""
+        tick = time.monotonic()
+        while self.caller_here and leg.state == "answered" and leg.call is not None:
+            leg.call.write_audio(self.call.read_audio(FRAME, blocking=False))
+            self.call.write_audio(leg.call.read_audio(FRAME, blocking=False))
+            tick += FRAME / RATE
+            time.sleep(max(0.0, tick - time.monotonic()))
+        self._drain_keys()  # keys pressed while talking to the agent are not the survey's answer
+
+    # --- speaking and listening ---------------------------------------------------------------
+
+    def say(self, text: str, listen: bool = False, stop=None) -> str | None:
+        """Play a prompt, paced in real time; with `listen`, a key stops it (barge-in) and is
+        returned, or the caller has KEY_WAIT_SECONDS after it ends to press one. `stop` ends the
+        prompt early when it turns true."""
+        audio = self.server.prompts.audio(text)
+        started, sent = time.monotonic(), 0
+        while sent < len(audio) and self.caller_here and not (stop and stop()):
+            if listen:
+                digit = self.call.get_dtmf()
+                if digit:
+                    return digit
+            if sent / RATE - (time.monotonic() - started) < 0.1:  # keep ~100 ms queued ahead
+                self.call.write_audio(audio[sent:sent + FRAME])
+                sent += FRAME
+            else:
+                time.sleep(0.01)
+        if not listen:
+            while time.monotonic() - started < sent / RATE and not (stop and stop()):
+                time.sleep(0.02)  # until the last frame queued has been heard
+            return None
+        deadline = time.monotonic() + KEY_WAIT_SECONDS
+        while time.monotonic() < deadline and self.caller_here:
+            digit = self.call.get_dtmf()
+            if digit:
+                return digit
+            time.sleep(0.02)
+        return None
+
+    def _drain_keys(self) -> None:
+        while self.call.get_dtmf():
+            pass
+
+    def finish(self, text: str) -> None:
+        if text:
+            self.say(text)
+        if self.caller_here:
+            self.call.hangup()
