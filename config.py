@@ -106,6 +106,9 @@ class Config:
     # The extension the voice-menu media component registers as (python -m telephony_adapter.media);
     # unset, hotline calls go straight to the queue of the dialled number.
     IVR_EXTENSION = _env("HOTLINE_IVR_EXTENSION")
+    # The media component's control port (HOTLINE_MEDIA_CONTROL_PORT there): consult, three-way and
+    # transfer from the agent bar. Unset, those buttons are not shown.
+    MEDIA_CONTROL_URL = _env("HOTLINE_MEDIA_CONTROL_URL")
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.

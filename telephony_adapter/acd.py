@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 
 from app.extensions import db
 from app.models import AgentPresence, CallQueue, Contact, UserSkill
@@ -52,6 +52,8 @@ def _queues_for(user_id: int) -> list[tuple]:
 
 def pick_contact(user_id: int, now: datetime) -> Contact | None:
     """The waiting call this agent should get now, locked; None when there is none for them."""
+    if db.engine.dialect.name == "postgresql":
+        return _pick_contact_pg(user_id, now)
     served = []
     for queue_id, min_level, overflow_after, level, overflow_level in _queues_for(user_id):
         if level is not None and level >= min_level:
@@ -65,6 +67,23 @@ def pick_contact(user_id: int, now: datetime) -> Contact | None:
         select(Contact).where(Contact.state == "queued", or_(*served))
         .order_by(Contact.priority, Contact.queued_at, Contact.id).limit(1)
         .with_for_update(**_skip_locked()))
+
+
+def _pick_contact_pg(user_id: int, now: datetime) -> Contact | None:
+    """The same choice in one statement: the waiting calls in serving order (the partial index),
+    each kept if the agent's level in its queue's skill is enough, or — past the queue's overflow
+    wait — if the agent has the overflow skill at all."""
+    level = select(UserSkill.level).where(UserSkill.user_id == user_id)
+    direct = level.where(UserSkill.skill_id == CallQueue.skill_id, UserSkill.level >= CallQueue.min_level).exists()
+    since = literal(now, Contact.__table__.c.queued_at.type) - func.make_interval(
+        0, 0, 0, 0, 0, 0, CallQueue.overflow_after_seconds)
+    overflow = and_(CallQueue.overflow_after_seconds > 0, Contact.queued_at <= since,
+                    level.where(UserSkill.skill_id == CallQueue.overflow_skill_id).exists())
+    return db.session.scalar(
+        select(Contact).join(CallQueue, CallQueue.id == Contact.queue_id)
+        .where(Contact.state == "queued", CallQueue.active.is_(True), or_(direct, overflow))
+        .order_by(Contact.priority, Contact.queued_at, Contact.id).limit(1)
+        .with_for_update(of=Contact, skip_locked=True))
 
 
 def offer(contact: Contact, agent: AgentPresence, now: datetime) -> None:

@@ -29,6 +29,7 @@ class Outcome:
     contact: Contact | None
     note: str | None = None
     offered_to: int | None = None  # the agent the ACD reserved for this call, if it did
+    handed_over_by: int | None = None  # the agent who transferred the call away, told after the commit
 
 
 class _Ignored(Exception):
@@ -52,35 +53,42 @@ def ingest(event: CallEvent) -> Outcome:
         elif contact.state not in APPLIES_IN[event.kind]:
             raise _Ignored(f"通话当前状态“{contact.state_label}”下不适用")
         else:
+            before = contact.agent_id
             outcome.offered_to = APPLY[event.kind](contact, event)
+            if event.kind == "transferred" and before != contact.agent_id:
+                outcome.handed_over_by = before
     except _Ignored as why:
         outcome.result, outcome.note = "ignored", str(why)
     db.session.add(ContactEvent(source=event.source, event_id=event.event_id, kind=event.kind,
                                 contact_id=contact.id if contact is not None else None, occurred_at=event.at,
                                 outcome=outcome.result, note=outcome.note,
                                 data_json=json.dumps(event.data, ensure_ascii=False) if event.data else None))
+    # Read before the commit expires them: the announcements need no second look at the row.
+    ids = (contact.id, contact.agent_id) if contact is not None else (None, None)
     try:
         db.session.commit()
     except IntegrityError:  # the same event arrived twice at the same moment: the other one won
         db.session.rollback()
         return Outcome("duplicate", _contact(event.source, event.call_id))
-    _announce(outcome, event)
+    _announce(outcome, event, *ids)
     return outcome
 
 
-def _announce(outcome: Outcome, event: CallEvent) -> None:
+def _announce(outcome: Outcome, event: CallEvent, contact_id: int | None, agent_id: int | None) -> None:
     """After the commit: the screen pop to the agent the call was offered to, and the new state
     to the agent whose state the event changed."""
     contact = outcome.contact
     if outcome.result != "applied" or contact is None:
         return
     if outcome.offered_to is not None:
-        push.publish(outcome.offered_to, "offer", {"contact_id": contact.id})
-    if contact.agent_id is not None and event.kind in ("answered", "held", "resumed", "hangup", "transferred"):
-        push.publish(contact.agent_id, "presence", {"contact_id": contact.id})
+        push.publish(outcome.offered_to, "offer", {"contact_id": contact_id})
+    if agent_id is not None and event.kind in ("answered", "held", "resumed", "hangup", "transferred"):
+        push.publish(agent_id, "presence", {"contact_id": contact_id})
+    if outcome.handed_over_by is not None:  # their bar goes to after-call work
+        push.publish(outcome.handed_over_by, "presence", {"contact_id": contact_id})
     if event.kind == "callback_requested":
         _open_callback_ticket(contact)
-    if event.kind == "survey_result" and contact.ticket_id is not None:
+    if event.kind == "survey_result" and contact.ticket_id is not None:  # rare: the reload is fine here
         from workflows.engine import StepRefused
 
         try:
@@ -208,6 +216,8 @@ def _transferred(contact: Contact, event: CallEvent) -> None:
         _resumed(contact, event)
     presence.start_after_call_work(presence.presence(contact.agent_id, lock=True), contact.id, event.at)
     contact.agent_id = target.id
+    if event.data.get("leg_call_id"):  # the media component now carries the caller to the target on this leg
+        contact.leg_call_id = str(event.data["leg_call_id"])[:128]
     presence.move(presence.presence(target.id, lock=True), "talking", event.at, contact_id=contact.id)
 
 

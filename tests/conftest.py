@@ -223,3 +223,34 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def media_control(app):
+    """A loopback HTTP server standing where the media component's control port listens."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, dict, str]] = []
+
+    class Control(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the library's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, body, self.headers.get("Authorization", "")))
+            refused = self.path.endswith("/transfer")
+            payload = json.dumps({"message": "同事尚未接听" if refused else "ok"}).encode()
+            self.send_response(409 if refused else 200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Control)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.config["MEDIA_CONTROL_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield seen
+    app.config["MEDIA_CONTROL_URL"] = None
+    server.shutdown()

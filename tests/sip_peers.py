@@ -82,6 +82,10 @@ class Peers:
             time.sleep(0.05)
 
     @property
+    def media_control_url(self) -> str:
+        return f"http://127.0.0.1:{self.media_control_port}"
+
+    @property
     def xhttp_url(self) -> str:
         return f"http://127.0.0.1:{self.xhttp_port}"
 
@@ -102,10 +106,11 @@ class Peers:
     def start_media(self, extension: str = "ivr") -> None:
         """The voice-menu media component (python -m telephony_adapter.media), registered as `extension`."""
         port, rtp = free_port(), free_port() & ~1
+        self.media_control_port = free_port(socket.SOCK_STREAM)
         env = {**os.environ, "HOTLINE_PLATFORM_URL": self.settings.platform_url, "HOTLINE_CTI_TOKEN": self.settings.token,
                "HOTLINE_SIP_PROXY": f"127.0.0.1:{self.sip_port}", "HOTLINE_IVR_EXTENSION": extension,
                "HOTLINE_MEDIA_SIP_PORT": str(port), "HOTLINE_MEDIA_RTP_PORTS": f"{rtp}-{rtp + 40}",
-               "HOTLINE_PROMPTS_DIR": str(PROMPT_CACHE)}
+               "HOTLINE_PROMPTS_DIR": str(PROMPT_CACHE), "HOTLINE_MEDIA_CONTROL_PORT": str(self.media_control_port)}
         self._spawn([sys.executable, "-m", "telephony_adapter.media"], "media.log", env=env)
         deadline = time.monotonic() + 15
         while "voice menu registered" not in self.log("media.log"):

@@ -102,3 +102,39 @@ def test_a_manager_edits_a_queue_and_a_team_lead_reads_the_call_records(app, liv
     row = lead.inner_text("#calls-table tbody tr")
     assert "13800000001" in row and "放弃" in row and "待遇报销" in row
     screenshot(lead, "calls-05-records")
+
+
+def test_on_a_call_the_voice_platform_carries_the_agent_consults_a_colleague_from_the_bar(
+        app, live_server, browser, media_control):
+    """The bar of an agent talking on a bridged call offers 咨询 / 三方 / 转接 with the colleagues;
+    咨询 sends the command to the media component and says so."""
+    skill = factories.skill("benefit", "待遇报销")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, ivr_digit="2"))
+    agent = factories.user("agent1", ["agent"], display_name="李娜")
+    factories.user("expert", ["team_lead"], display_name="张班长")
+    db.session.add(UserSkill(user_id=agent.id, skill_id=skill.id, level=3))
+    db.session.commit()
+    page = signed_in(browser, live_server, "agent1")
+    try:
+        page.goto(f"{live_server}/inbox/")
+        page.keyboard.press("F8")
+        page.wait_for_selector(".agent-bar.state-ready")
+        _event(live_server, "incoming", "t1", caller="13800000002", dialled="12393")
+        _event(live_server, "queued", "t2", queue="benefit")
+        from app.models import Contact
+
+        db.session.expire_all()
+        db.session.scalar(db.select(Contact)).leg_call_id = "leg-1"  # the media component dialled the agent
+        db.session.commit()
+        _event(live_server, "answered", "t3")
+        page.wait_for_selector(".agent-bar.state-talking")
+        page.wait_for_selector("button[value=consult]")
+        page.locator("#screen-pop .pop-close").click()
+        page.select_option("select[name=target]", "expert")
+        screenshot(page, "calls-07-talk-controls")
+        page.click("button[value=consult]")
+        page.wait_for_selector("text=正在呼叫同事")
+        assert media_control[0][0] == "/calls/sip-call-1/consult" and media_control[0][1] == {"target": "expert"}
+        screenshot(page, "calls-08-consulting")
+    finally:
+        page.context.close()

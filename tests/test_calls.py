@@ -457,3 +457,43 @@ def test_past_the_longest_wait_the_caller_is_offered_a_callback_and_takes_it_wit
         assert ivr(client, "c1", "1")["action"] == "hangup"
     call = contact("c1")
     assert call.hangup_cause == "callback_requested" and call.ticket_id is not None and not call.abandoned
+
+
+def test_the_agent_consults_a_colleague_through_the_media_component_and_the_command_is_audited(
+        client, auth, centre, media_control):
+    from app.models import AuditEntry
+    from tests.conftest import csrf_token
+
+    call = answered_call(client, auth, centre["li"])
+    call.leg_call_id = "leg-1"
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert 'value="consult"' in page and 'value="wang"' in page and 'value="li"' not in page
+    token = csrf_token(client, "/")
+    talk = f"/calls/contacts/{call.id}/talk"
+    json_only = {"Accept": "application/json"}
+    answer = client.post(talk, data={"csrf_token": token, "action": "consult", "target": "wang"}, headers=json_only)
+    assert answer.status_code == 200 and answer.get_json()["message"].startswith("正在呼叫同事")
+    assert media_control == [("/calls/c1/consult", {"target": "wang"}, "Bearer test-cti-token")]
+    refused = client.post(talk, data={"csrf_token": token, "action": "transfer"}, headers=json_only)
+    assert (refused.status_code, refused.get_json()["error"]) == (409, "同事尚未接听")  # the component's reason
+    unknown = client.post(talk, data={"csrf_token": token, "action": "consult", "target": "nobody"}, headers=json_only)
+    assert unknown.get_json()["error"] == "请选择要咨询的同事" and len(media_control) == 2
+    [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("call.%"))).all()
+    assert entry.action == "call.consult" and entry.username == "li" and '"target": "wang"' in entry.data_json
+
+
+def test_a_call_the_media_component_does_not_carry_cannot_be_transferred_and_only_the_own_call(
+        client, auth, centre, media_control):
+    from tests.conftest import csrf_token
+
+    call = answered_call(client, auth, centre["li"])  # no leg_call_id: the switch connected it directly
+    token = csrf_token(client, "/")
+    answer = client.post(f"/calls/contacts/{call.id}/talk", data={"csrf_token": token, "action": "consult",
+                                                                  "target": "wang"}, headers={"Accept": "application/json"})
+    assert answer.status_code == 409 and "不经过语音平台" in answer.get_json()["error"]
+    auth.logout()
+    auth.login("wang")
+    other = client.post(f"/calls/contacts/{call.id}/talk", data={"csrf_token": csrf_token(client, "/"),
+                                                                 "action": "cancel"})
+    assert other.status_code == 403 and media_control == []

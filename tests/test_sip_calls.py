@@ -169,8 +169,9 @@ def voice_menu(app, peers, staffed):
     db.session.commit()
     app.config["IVR_EXTENSION"] = "ivr"
     peers.start_media("ivr")
+    app.config["MEDIA_CONTROL_URL"] = peers.media_control_url
     yield
-    app.config["IVR_EXTENSION"] = None
+    app.config["IVR_EXTENSION"] = app.config["MEDIA_CONTROL_URL"] = None
 
 
 def test_the_caller_keys_the_menu_talks_to_an_agent_and_the_survey_key_reaches_the_ticket(
@@ -228,3 +229,58 @@ def test_a_caller_who_leaves_while_waiting_after_the_menu_is_abandoned_and_the_w
     [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.ivr_path == "2" and call.abandoned and call.wait_seconds > 1.0 and call.leg_call_id
     _wait_until(lambda: f"waiting call {call.leg_call_id} cancelled" in peers.log("kamailio.log"))
+
+
+def test_the_agent_consults_a_colleague_brings_them_in_and_transfers_the_caller_to_them(
+        peers, staffed, voice_menu, client, auth):
+    """咨询 → 三方 → 转接 from the agent bar: the media component holds the caller, rings agent2's
+    phone, mixes all three, then hands the caller to agent2 and lets agent1 go to after-call work.
+    agent2 hangs up; the caller rates the call. Every command is in the audit trail."""
+    import audioop
+    import wave
+
+    from app.models import AuditEntry
+    from tests.conftest import csrf_token
+
+    a1, a2 = staffed[0], staffed[1]
+    for user in (a1, a2):
+        peers.start_agent_phone(user.username)
+    peers.wait_registered([a1.username, a2.username])
+    _ready(a1)
+    caller = peers.call("uac_ivr_survey.xml", caller="13800000008", hold_ms=16000, timeout=50, background=True,
+                        echo=True)
+    logs = lambda: peers.log("sipp-13800000008.log") + peers.log("media.log")[-4000:]  # noqa: E731
+    try:
+        [call] = _wait_until(lambda: [c for c in _calls() if c.state == "talking"], timeout=20)
+    except AssertionError:
+        raise AssertionError(logs()) from None
+    auth.login(a1.username)
+    page = client.get("/").get_data(as_text=True)
+    assert 'value="consult"' in page and f'value="{a2.username}"' in page  # the bar offers the colleagues
+    token = csrf_token(client, "/")
+
+    def press(action: str, **form) -> None:
+        response = client.post(f"/calls/contacts/{call.id}/talk", data={"csrf_token": token, "action": action, **form},
+                               headers={"Accept": "application/json"})
+        assert response.status_code == 200, (response.get_json(), logs())
+
+    press("consult", target=a2.username)
+    _wait_until(lambda: "Call established" in peers.log(f"phone-{a2.username}.log"))
+    press("conference")
+    time.sleep(1.0)
+    press("transfer")
+    _wait_until(lambda: _calls()[0].agent_id == a2.id)
+    assert _state(a1) == "after_call_work" and _state(a2) == "talking"
+    time.sleep(1.0)
+    peers.hang_up_phone(a2.username)
+    assert caller.wait(50) == 0, logs()
+    [call] = _wait_until(lambda: [c for c in _calls() if c.survey_score])
+    assert (call.agent_id, call.state, call.survey_score) == (a2.id, "ended", 1)
+    assert _state(a2) == "after_call_work"
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("call.%"))
+                                 .order_by(AuditEntry.seq)).all()
+    assert actions == ["call.consult", "call.conference", "call.transfer"]
+    # agent2 heard the call: agent1's tone in the three-way call and its own tone echoed by the caller.
+    [dump] = (peers.folder / f"phone-{a2.username}").glob("*-dec.wav")
+    with wave.open(str(dump)) as heard:
+        assert audioop.rms(heard.readframes(heard.getnframes()), heard.getsampwidth()) > 300

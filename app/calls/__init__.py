@@ -13,7 +13,6 @@ def agent_bar():
     from flask_login import current_user
 
     from app.auth.permissions import can
-    from app.models.contacts import NOT_READY_REASONS
 
     if not can(current_user, "calls.work"):
         return {}
@@ -21,4 +20,19 @@ def agent_bar():
     from app.models import AgentPresence
 
     row = db.session.get(AgentPresence, current_user.id)
-    return {"agent_presence": row, "not_ready_reasons": NOT_READY_REASONS}
+    return bar_context(row)
+
+
+def bar_context(row) -> dict:
+    """What the bar shows: the state, the not-ready reasons and, on a call the media component
+    bridges, the colleagues who can be consulted (咨询 / 三方 / 转接)."""
+    from flask import current_app
+    from flask_login import current_user
+
+    from app.calls.services import talk_targets
+    from app.models.contacts import NOT_READY_REASONS
+
+    on_a_bridged_call = (row is not None and row.state in ("talking", "held") and row.contact_id is not None
+                         and bool(current_app.config.get("MEDIA_CONTROL_URL")))
+    return {"agent_presence": row, "not_ready_reasons": NOT_READY_REASONS,
+            "talk_targets": talk_targets(current_user) if on_a_bridged_call else []}

@@ -31,7 +31,9 @@ def agent_state():
         row = presence.presence(current_user.id)
         db.session.commit()
         if request.args.get("fragment"):  # the bar itself, redrawn when a push says the state moved
-            return render_template("calls/_agent_bar.html", agent_presence=row, not_ready_reasons=NOT_READY_REASONS)
+            from app.calls import bar_context
+
+            return render_template("calls/_agent_bar.html", **bar_context(row))
         return jsonify(_presence_json(row))
     state, reason = request.form.get("state", ""), request.form.get("reason") or None
     try:
@@ -63,6 +65,31 @@ def stream():
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+@bp.route("/calls/contacts/<int:contact_id>/talk", methods=["POST"])
+@permission_required("calls.work")
+def talk(contact_id: int):
+    """咨询 / 三方通话 / 转接 / 取消咨询 on the agent's own call (form: action, target)."""
+    from app.admin.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    contact = services.visible_contact(current_user, contact_id)
+    action = request.form.get("action", "")
+    try:
+        services.talk_command(current_user, contact, action, request.form.get("target") or None, request.remote_addr)
+    except services.TalkRefused as exc:
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=exc.message), 409
+        flash(exc.message, "warning")
+        return redirect(request.referrer or url_for("main.home"))
+    message = {"consult": "正在呼叫同事，来电者已保持。", "conference": "已进入三方通话。",
+               "transfer": "已转接，来电由同事继续处理。", "cancel": "已取消咨询，恢复与来电者通话。"}[action]
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(message=message)
+    flash(message, "success")
+    return redirect(request.referrer or url_for("main.home"))
+
+
 @bp.route("/calls/contacts/<int:contact_id>/pop")
 @permission_required("calls.work", "calls.view")
 def pop(contact_id: int):
@@ -92,6 +119,7 @@ def link(contact_id: int):
 
 
 link.object_scoped = True  # type: ignore[attr-defined]
+talk.object_scoped = True  # type: ignore[attr-defined]
 # Only the agent the call went to, or those who read call records, see its pop (403 otherwise).
 pop.object_scoped = True  # type: ignore[attr-defined]
 

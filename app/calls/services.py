@@ -107,3 +107,65 @@ def play_recording(user: User, contact: Contact, ip: str | None) -> bytes:
                        data={"contact_id": contact.id, "call_id": contact.call_id, "ticket_id": contact.ticket_id})
     db.session.commit()
     return audio
+
+
+TALK_ACTIONS = {"consult": "咨询", "conference": "三方通话", "transfer": "转接", "cancel": "取消咨询"}
+
+
+class TalkRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def talk_targets(user: User) -> list[User]:
+    """Whom an agent may bring into a call: colleagues who take calls and department handlers
+    (their phones register under their user names)."""
+    from app.models.org import UserRole
+    from app.roles import AGENT, DEPT_HANDLER, TEAM_LEAD
+
+    return [u for u in db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), User.id != user.id, UserRole.role.in_((AGENT, TEAM_LEAD, DEPT_HANDLER)))
+        .distinct().order_by(User.display_name))]
+
+
+def talk_command(user: User, contact: Contact, action: str, target: str | None, ip: str | None) -> None:
+    """咨询 / 三方 / 转接 / 取消咨询 on the agent's own call, carried out by the media component that
+    bridges it; the command is audited (who brought whom into which call)."""
+    import requests
+    from flask import current_app
+
+    from workflows import audit_trail
+
+    if action not in TALK_ACTIONS:
+        raise TalkRefused("未知的操作")
+    if contact.agent_id != user.id or contact.state not in ("talking", "held"):
+        raise TalkRefused("只能操作自己正在进行的通话")
+    url = current_app.config.get("MEDIA_CONTROL_URL")
+    if not url or not contact.leg_call_id:
+        raise TalkRefused("该通话不经过语音平台，无法咨询或转接")
+    colleague = None
+    if action == "consult":
+        colleague = next((u for u in talk_targets(user) if u.username == target), None)
+        if colleague is None:
+            raise TalkRefused("请选择要咨询的同事")
+    try:
+        answer = requests.post(f"{url.rstrip('/')}/calls/{requests.utils.quote(contact.call_id, safe='')}/{action}",
+                               json={"target": colleague.username if colleague else None}, timeout=3,
+                               headers={"Authorization": f"Bearer {current_app.config['CTI_TOKEN']}"})
+    except requests.RequestException as exc:
+        raise TalkRefused("语音平台无响应，请稍后再试") from exc
+    if answer.status_code != 200:
+        try:
+            message = answer.json().get("message")
+        except ValueError:
+            message = None
+        raise TalkRefused(message or "语音平台拒绝了该操作")
+    role = next(iter(user.roles), None)
+    audit_trail.append(audit_trail.Actor(user.id, user.username, role, ip), f"call.{action}",
+                       summary=f"{TALK_ACTIONS[action]}（来电 {contact.caller or '未知号码'}）"
+                       + (f"：{colleague.display_name}" if colleague else ""),
+                       data={"contact_id": contact.id, "call_id": contact.call_id, "ticket_id": contact.ticket_id,
+                             "target": colleague.username if colleague else None})
+    db.session.commit()

@@ -3,7 +3,9 @@
 Settings come from the environment, like the platform's: HOTLINE_PLATFORM_URL (where /cti/ivr/next
 is), HOTLINE_CTI_TOKEN, HOTLINE_SIP_PROXY (host:port of Kamailio), HOTLINE_IVR_EXTENSION (the
 extension to register as; the platform must be given the same), HOTLINE_MEDIA_IP, HOTLINE_MEDIA_SIP_PORT,
-HOTLINE_MEDIA_RTP_PORTS (low-high) and HOTLINE_PROMPTS_DIR (the spoken-prompt cache)."""
+HOTLINE_MEDIA_RTP_PORTS (low-high), HOTLINE_PROMPTS_DIR (the spoken-prompt cache) and
+HOTLINE_MEDIA_CONTROL_PORT (where the platform sends consult / three-way / transfer; the platform's
+HOTLINE_MEDIA_CONTROL_URL points there)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import threading
 from pathlib import Path
 
 from telephony_adapter.media.prompts import Prompts
-from telephony_adapter.media.server import MediaServer, PlatformClient
+from telephony_adapter.media.server import MediaServer, PlatformClient, control_server
 
 
 def main() -> int:
@@ -37,6 +39,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server.start()
+    if env.get("HOTLINE_MEDIA_CONTROL_PORT"):  # consult / three-way / transfer from the agent's page
+        control_server(server, int(env["HOTLINE_MEDIA_CONTROL_PORT"]), env["HOTLINE_CTI_TOKEN"],
+                       env.get("HOTLINE_MEDIA_CONTROL_HOST", "127.0.0.1"))
     logging.getLogger(__name__).info("voice menu registered as %s at %s", env.get("HOTLINE_IVR_EXTENSION", "ivr"),
                                      env["HOTLINE_SIP_PROXY"])
     stop.wait()

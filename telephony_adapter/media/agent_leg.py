@@ -77,6 +77,7 @@ class AgentLeg:
 
     def on_message(self, message: SIPMessage) -> None:
         first, found = headers(message.raw)
+        log.debug("leg %s: %s", self.call_id, first)
         if message.type == SIPMessageType.MESSAGE:
             self._on_request(message.method, found)
             return

@@ -3,8 +3,8 @@
 The component knows no menu and no rules. It plays what the platform says (`/cti/ivr/next`),
 collects one key, and asks again; the answer's `action` says what comes next. When the answer is
 `queue`, it dials acd-<contact id> through the proxy (the ACD picks the agent as for any call)
-and, once the agent answers, carries the audio both ways; when the agent hangs up it asks the
-platform again, which then wants the survey."""
+and, once the agent answers, carries the audio (`talk.Talk`: also consult, three-way, transfer);
+when the agent hangs up it asks the platform again, which then wants the survey."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Protocol
 from pyVoIP.VoIP import CallState, VoIPCall
 
 from telephony_adapter.media.prompts import FRAME, RATE
+from telephony_adapter.media.talk import Talk
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ class Conversation:
                 time.sleep(0.05)
             if leg.state == "answered" and self.caller_here:
                 self._drain_keys()
-                self.bridge(leg)
+                Talk(self, leg).run()
+                self._drain_keys()  # keys pressed while talking to the agent are not the survey's answer
             if not self.caller_here:
                 return {"action": "hangup"}
             if leg.final_status is not None:
@@ -105,16 +107,6 @@ class Conversation:
         finally:
             leg.hang_up()
             self.server.forget(leg)
-
-    def bridge(self, leg) -> None:
-        """Carry 20 ms frames both ways until either side hangs up."""
-        tick = time.monotonic()
-        while self.caller_here and leg.state == "answered" and leg.call is not None:
-            leg.call.write_audio(self.call.read_audio(FRAME, blocking=False))
-            self.call.write_audio(leg.call.read_audio(FRAME, blocking=False))
-            tick += FRAME / RATE
-            time.sleep(max(0.0, tick - time.monotonic()))
-        self._drain_keys()  # keys pressed while talking to the agent are not the survey's answer
 
     # --- speaking and listening ---------------------------------------------------------------
 

@@ -3,8 +3,13 @@ agent legs it dialled (their SIP messages are routed to them by Call-ID)."""
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 import requests
 from pyVoIP.SIP import SIPMessage
@@ -13,6 +18,7 @@ from pyVoIP.VoIP import VoIPCall, VoIPPhone
 from telephony_adapter.media.agent_leg import AgentLeg
 from telephony_adapter.media.conversation import Conversation
 from telephony_adapter.media.prompts import Prompts
+from telephony_adapter.media.talk import CommandRefused, Talk
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +29,20 @@ class PlatformClient:
 
     def __init__(self, url: str, token: str, source: str = "kamailio", timeout: float = 3.0) -> None:
         self.url = url.rstrip("/") + "/cti/ivr/next"
+        self.events_url = url.rstrip("/") + "/cti/events"
         self.source, self.timeout = source, timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def event(self, call_id: str, kind: str, key: str, data: dict) -> None:
+        """A call event the proxy cannot see (a transfer, the end of a colleague's leg), in the
+        platform's vocabulary; the id makes a repeat harmless."""
+        body = {"source": self.source, "event_id": f"{call_id}:{key}", "kind": kind, "call_id": call_id,
+                "at": datetime.now(UTC).isoformat(), "data": data}
+        try:
+            self.session.post(self.events_url, json=body, timeout=self.timeout).raise_for_status()
+        except requests.RequestException as exc:
+            log.error("platform did not take the %s event of call %s: %s", kind, call_id, exc)
 
     def next(self, call_id: str, digit: str | None = None) -> dict:
         body = {"call_id": call_id, "source": self.source}
@@ -48,6 +65,7 @@ class MediaServer:
         self.phone = VoIPPhone(proxy[0], proxy[1], extension, "", myIP=my_ip, callCallback=self._caller,
                                sipPort=sip_port, rtpPortLow=rtp_ports[0], rtpPortHigh=rtp_ports[1])
         self.legs: dict[str, AgentLeg] = {}
+        self.talks: dict[str, Talk] = {}  # by the caller's Call-ID: the calls an agent is talking on
         self._legs_lock = threading.Lock()
         parse = self.phone.sip.parse_message
 
@@ -86,3 +104,45 @@ class MediaServer:
             Conversation(self, call).run()
         except Exception:  # one caller's trouble must not take the component down
             log.exception("call %s failed", call.request.headers.get("Call-ID"))
+
+
+def control_server(server: MediaServer, port: int, token: str, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """The platform's commands for a call in progress: POST /calls/<caller's Call-ID>/<action>
+    with {"target": username} and the switch's bearer token. 200 when taken, 404 for a call this
+    component is not carrying a talk for, 409 when the talk cannot do it now."""
+    expected = f"Bearer {token}".encode()
+
+    class Control(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the library's name
+            if not hmac.compare_digest(self.headers.get("Authorization", "").encode(), expected):
+                return self._answer(401, "未授权")
+            parts = self.path.strip("/").split("/")
+            if len(parts) != 3 or parts[0] != "calls":
+                return self._answer(404, "未知的地址")
+            talk = server.talks.get(unquote(parts[1]))
+            if talk is None:
+                return self._answer(404, "该通话不在语音平台上或已结束")
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}") if 0 <= length <= 4096 else {}
+                talk.command(parts[2], body.get("target") if isinstance(body, dict) else None)
+            except CommandRefused as refused:
+                return self._answer(409, str(refused))
+            except ValueError:
+                return self._answer(400, "请求体须为 JSON")
+            return self._answer(200, "ok")
+
+        def _answer(self, status: int, message: str) -> None:
+            payload = json.dumps({"message": message}, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args) -> None:
+            log.info("control: %s", args[0] % args[1:] if len(args) > 1 else args[0])
+
+    http = ThreadingHTTPServer((host, port), Control)
+    threading.Thread(target=http.serve_forever, daemon=True, name="media-control").start()
+    return http

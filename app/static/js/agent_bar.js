@@ -29,9 +29,13 @@
     if (!response.ok) return;
     const holder = document.createElement("div");
     holder.innerHTML = (await response.text()).trim();
-    const fresh = holder.firstElementChild;
+    const fresh = holder.querySelector("#agent-bar");
     bar.replaceWith(fresh);
     bar = fresh;
+    // The 咨询 / 三方 / 转接 buttons submit a form of their own, drawn beside the bar.
+    document.getElementById("agent-talk")?.remove();
+    const talk = holder.querySelector("#agent-talk");
+    if (talk) bar.after(talk);
     startClock();
   }
   function press(state) {

@@ -1,0 +1,60 @@
+"""The voice-menu media component's own pieces, without a network: the mixer, the checks on the
+agent's commands, and the conversion of spoken prompts to phone audio."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from types import SimpleNamespace
+
+import pytest
+
+from telephony_adapter.media import prompts
+from telephony_adapter.media.talk import SILENCE, CommandRefused, Talk, mix
+
+
+def test_the_mixer_adds_the_parties_a_listener_hears_and_silence_is_the_unsigned_midpoint():
+    loud, soft = bytes([128 + 40] * 160), bytes([128 - 10] * 160)
+    assert mix([]) == SILENCE and set(SILENCE) == {128}
+    assert set(mix([loud, soft])) == {128 + 30}
+    assert set(mix([loud, loud, loud, loud])) == {255}  # clipped, not wrapped around
+
+
+def _talk() -> Talk:
+    conversation = SimpleNamespace(server=SimpleNamespace(), call=object(), call_id="c1")
+    return Talk(conversation, SimpleNamespace(state="answered"))
+
+
+def test_an_agent_must_consult_before_bringing_the_colleague_in_or_handing_over():
+    talk = _talk()
+    for action, why in (("conference", "请先咨询同事"), ("transfer", "请先咨询同事"), ("cancel", "请先咨询同事"),
+                        ("consult", "请选择咨询对象"), ("teleport", "未知的操作")):
+        with pytest.raises(CommandRefused, match=why):
+            talk.command(action, None)
+    talk.command("consult", "wang")
+    assert talk.commands.get_nowait() == ("consult", "wang")
+    talk.mode, talk.colleague = "consult", SimpleNamespace(state="dialing")
+    with pytest.raises(CommandRefused, match="同事尚未接听"):
+        talk.command("transfer", None)
+    with pytest.raises(CommandRefused, match="已有咨询"):
+        talk.command("consult", "zhao")
+    talk.command("cancel", None)  # a colleague who does not answer can always be given up
+
+
+def test_a_prompt_becomes_8_khz_unsigned_8_bit_audio(tmp_path):
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        frames = (int(8000 * math.sin(2 * math.pi * 440 * n / 16000)) for n in range(16000))
+        out.writeframes(b"".join(struct.pack("<hh", v, v) for v in frames))
+    audio = prompts.to_phone_audio(path)
+    assert abs(len(audio) - 8000) <= 2  # one second at 8 kHz, one byte a sample
+    assert min(audio) < 100 < 156 < max(audio)  # the tone swings around 128
+
+
+def test_without_espeak_a_prompt_is_a_second_of_silence_and_the_call_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(prompts.shutil, "which", lambda name: None)
+    assert prompts.Prompts(tmp_path).audio("您好") == b"\x80" * 8000
