@@ -138,3 +138,36 @@ def test_on_a_call_the_voice_platform_carries_the_agent_consults_a_colleague_fro
         screenshot(page, "calls-08-consulting")
     finally:
         page.context.close()
+
+
+@pytest.mark.sip
+def test_a_real_sip_call_through_kamailio_pops_up_in_the_agents_chromium(app, live_server, browser, tmp_path):
+    """sipp dials 12393; Kamailio asks the platform, the ACD picks the ready agent (signed in in
+    Chromium, F8) and rings their baresip phone; the pop arrives pushed, with the caller's number."""
+    from tests.sip_peers import Peers, missing_binaries
+
+    if missing_binaries():
+        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing_binaries())}", pytrace=False)
+    skill = factories.skill("benefit", "待遇报销")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, dialled_number="12393"))
+    agent = factories.user("agent1", ["agent"], display_name="李娜")
+    db.session.add(UserSkill(user_id=agent.id, skill_id=skill.id, level=3))
+    db.session.commit()
+    peers = Peers(tmp_path, live_server, app.config["CTI_TOKEN"])
+    page = signed_in(browser, live_server, "agent1")
+    try:
+        peers.start_kamailio()
+        peers.start_agent_phone("agent1")
+        peers.wait_registered(["agent1"])
+        page.goto(f"{live_server}/inbox/")
+        page.keyboard.press("F8")
+        page.wait_for_selector(".agent-bar.state-ready")
+        caller = peers.call("uac_queue.xml", caller="13900000009", hold_ms=3000, background=True)
+        pop = page.wait_for_selector("#screen-pop")
+        assert "13900000009" in pop.inner_text()
+        screenshot(page, "calls-09-sip-call-pop")
+        assert caller.wait(30) == 0, peers.log("sipp-13900000009.log") + peers.log("kamailio.log")[-3000:]
+        page.wait_for_selector(".agent-bar.state-after_call_work")  # pushed again when the caller hung up
+    finally:
+        peers.stop()
+        page.context.close()
