@@ -56,13 +56,13 @@ def next_step(source: str, call_id: str, digit: str | None, at: datetime) -> dic
     if digit is None:
         contact.ivr_node_id = here.id
         db.session.commit()
-        return {"action": "prompt", "text": here.prompt}
+        return {"action": "prompt", **_voice(here)}
     chosen = next((child for child in children(here) if child.digit == digit), None)
     if chosen is None:
         contact.ivr_misses += 1
         if contact.ivr_misses <= WRONG_KEYS_FORGIVEN:
             db.session.commit()
-            return {"action": "prompt", "text": f"您的输入有误。{here.prompt}"}
+            return {"action": "prompt", **_voice(here, lead="您的输入有误。")}
         chosen = _first_queue(menu)
         if chosen is None:
             db.session.commit()
@@ -96,15 +96,24 @@ def _while_waiting(source: str, contact: Contact, digit: str | None, at: datetim
 
 def _arrive(source: str, call_id: str, node: IvrNode, at: datetime) -> dict:
     if node.kind == "menu":
-        return {"action": "prompt", "text": node.prompt}
+        return {"action": "prompt", **_voice(node)}
     if node.kind == "queue" and node.queue is not None:
         outcome = calls.ingest(CallEvent(source, f"{call_id}:queued", "queued", call_id, at, {"queue": node.queue.code}))
-        return {"action": "queue", "queue": node.queue.code, "text": node.prompt, "offered_to": outcome.offered_to,
+        return {"action": "queue", "queue": node.queue.code, **_voice(node), "offered_to": outcome.offered_to,
                 "contact_id": outcome.contact.id if outcome.contact is not None else None}
     if node.kind == "callback":
         calls.ingest(CallEvent(source, f"{call_id}:callback", "callback_requested", call_id, at, {}))
-        return {"action": "hangup", "text": node.prompt or "已为您登记预约回拨，我们将尽快回电。"}
-    return {"action": "message", "text": node.prompt}
+        return {"action": "hangup", **_voice(node, default="已为您登记预约回拨，我们将尽快回电。")}
+    return {"action": "message", **_voice(node)}
+
+
+def _voice(node: IvrNode, lead: str = "", default: str = "") -> dict:
+    """What the caller hears for an entry: its text, and its recording when a manager uploaded one
+    (the media component then plays `lead` spoken, then the recording, fetched once per version)."""
+    said = {"text": f"{lead}{node.prompt or default}"}
+    if node.audio_hash:
+        said.update(audio=f"/cti/ivr/audio/{node.id}?v={node.audio_hash}", lead=lead)
+    return said
 
 
 SURVEY_PROMPT = "感谢您的来电。请对本次服务进行评价：非常满意请按1，满意请按2，不满意请按3，非常不满意请按4。"

@@ -68,3 +68,16 @@ def handled_round(ticket: Ticket, s: Staff, dept_id: int | None = None) -> Ticke
     ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已核实，款项已补发"}, s.handler)
     ticket = do(ticket, "return_review", {"review_decision": "accept"}, s.agent)
     return do(ticket, "reply", {"reply": "您的报销款已补发，请查收。", "reply_method": "phone"}, s.agent)
+
+
+def record_call_on_the_spot(client, contact_id: int, phone: str, subject: str, content: str, reply: str) -> None:
+    """The signed-in agent records the caller's request from the call's pop and answers it on the
+    spot (the intake form, linked to the call)."""
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, f"/tickets/new?phone={phone}&contact={contact_id}")
+    response = client.post("/tickets/new", data={
+        "csrf_token": token, "contact_id": contact_id, "channel": "phone", "caller_phone": phone,
+        "category": "consultation", "urgency": "normal", "subject": subject, "content": content,
+        "handling": "on_spot", "reply": reply})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]

@@ -93,9 +93,20 @@ def test_a_manager_edits_a_queue_and_a_team_lead_reads_the_call_records(app, liv
     manager.select_option("#kind", value="queue")
     manager.select_option("#queue_id", label="待遇报销")
     manager.fill("#prompt", "正在为您转接人工服务，请稍候。")
+    import io
+    import wave
+
+    recorded = io.BytesIO()
+    with wave.open(recorded, "wb") as track:  # three seconds a manager recorded (here: quiet noise)
+        track.setnchannels(1)
+        track.setsampwidth(2)
+        track.setframerate(8000)
+        track.writeframes(bytes((n * 7) % 40 for n in range(48000)))
+    manager.set_input_files("#audio", {"name": "转接提示.wav", "mimeType": "audio/wav", "buffer": recorded.getvalue()})
     manager.click("#ivr-form button[type=submit]")
     manager.wait_for_selector("text=语音导航“待遇报销”已保存")
     assert "转人工队列：待遇报销" in manager.inner_text("#ivr-table")
+    assert "录音：转接提示.wav（3 秒" in manager.inner_text("#ivr-table")
     screenshot(manager, "calls-06-ivr")
     lead = signed_in(browser, live_server, "lead1")
     lead.goto(f"{live_server}/calls/?filter=abandoned")

@@ -251,16 +251,12 @@ def test_a_ticket_recorded_from_the_call_gets_the_callers_survey_as_its_satisfac
     """The agent records the request from the pop and answers it on the spot; after hang-up the
     caller presses 1 (非常满意) in the survey, and the ticket is archived with that rating."""
     from app.models import Ticket
-    from tests.conftest import csrf_token
+    from tests.loop import record_call_on_the_spot
 
     li = centre["li"]
     call = answered_call(client, auth, li)
-    token = csrf_token(client, f"/tickets/new?phone=13800000001&contact={call.id}")
-    response = client.post("/tickets/new", data={
-        "csrf_token": token, "contact_id": call.id, "channel": "phone", "caller_phone": "13800000001",
-        "category": "consultation", "urgency": "normal", "subject": "门诊报销比例", "content": "问门诊报销比例。",
-        "handling": "on_spot", "reply": "职工医保门诊报销比例为 70%。"})
-    assert response.status_code == 302
+    record_call_on_the_spot(client, call.id, "13800000001", "门诊报销比例", "问门诊报销比例。",
+                            "职工医保门诊报销比例为 70%。")
     ticket_id = contact("c1").ticket_id
     assert ticket_id is not None
     event(client, "hangup", "c1", 90)
@@ -497,3 +493,55 @@ def test_a_call_the_media_component_does_not_carry_cannot_be_transferred_and_onl
     other = client.post(f"/calls/contacts/{call.id}/talk", data={"csrf_token": csrf_token(client, "/"),
                                                                  "action": "cancel"})
     assert other.status_code == 403 and media_control == []
+
+
+def _wav(seconds: float, rate: int = 16000) -> bytes:
+    import io
+    import math
+    import struct
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as track:
+        track.setnchannels(1)
+        track.setsampwidth(2)
+        track.setframerate(rate)
+        track.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 440 * n / rate)))
+                                   for n in range(int(seconds * rate))))
+    return out.getvalue()
+
+
+def test_a_manager_uploads_a_recorded_greeting_that_the_media_component_plays_instead_of_speech(
+        client, auth, centre, menu):
+    """The recording is kept as phone audio; the menu's answers name it (versioned) and the switch
+    fetches it with its token; a file that is not WAV is refused by name; it can be removed."""
+    import io
+
+    from app.models import IvrNode
+    from tests.conftest import csrf_token
+
+    factories.user("manager1", ["manager"])
+    auth.login("manager1")
+    token = csrf_token(client, "/calls/ivr")
+    form = {"csrf_token": token, "label": "欢迎", "kind": "menu", "prompt": "欢迎致电12393。待遇报销请按2。"}
+    refused = client.post(f"/calls/ivr/{menu.id}", data={**form, "audio": (io.BytesIO(b"ID3 not a wav"), "a.mp3")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422 and "录音须为 WAV 格式" in refused.get_data(as_text=True)
+    saved = client.post(f"/calls/ivr/{menu.id}", data={**form, "audio": (io.BytesIO(_wav(2.0)), "欢迎语.wav")},
+                        content_type="multipart/form-data")
+    assert saved.status_code == 302
+    db.session.expire_all()
+    node = db.session.get(IvrNode, menu.id)
+    assert (node.audio_name, round(node.audio_seconds, 1), len(node.audio)) == ("欢迎语.wav", 2.0, 16000)
+    assert "欢迎语.wav（2 秒" in client.get("/calls/ivr").get_data(as_text=True)
+    event(client, "incoming", "c1", 0)
+    answer = ivr(client, "c1")
+    assert answer["audio"] == f"/cti/ivr/audio/{menu.id}?v={node.audio_hash}" and answer["text"].startswith("欢迎致电")
+    assert ivr(client, "c1", "9")["lead"] == "您的输入有误。"
+    fetched = client.get(answer["audio"], headers=TOKEN)
+    assert fetched.status_code == 200 and fetched.data == node.audio
+    assert max(fetched.data) > 155 and min(fetched.data) < 101  # the tone (9000 of 32767) around 128, unsigned 8-bit
+    assert client.get(answer["audio"]).status_code == 401
+    client.post(f"/calls/ivr/{menu.id}", data={**form, "drop_audio": "1"}, content_type="multipart/form-data")
+    event(client, "incoming", "c2", 10)
+    assert "audio" not in ivr(client, "c2")

@@ -20,7 +20,7 @@ PUBLIC = {"static", "auth.login", "main.healthz"}
 # Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
 # tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
 SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
-                 "calls.ivr_next"}
+                 "calls.ivr_next", "calls.ivr_audio"}
 SIGNED_IN_ONLY = {"main.home", "auth.change_password", "auth.logout"}
 
 

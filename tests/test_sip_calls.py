@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import time
 
@@ -10,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgentPresence, CallQueue, Contact, UserSkill
+from app.models import AgentPresence, CallQueue, Contact, IvrNode, UserSkill
 from telephony_adapter import agents
 from tests import factories
-from tests.sip_peers import Peers, missing_binaries
+from tests.sip_peers import PROMPT_CACHE, Peers, missing_binaries
 from workflows import clock
 
 pytestmark = pytest.mark.sip
@@ -158,14 +160,15 @@ def test_every_call_is_recorded_by_call_id_and_a_team_lead_plays_it_audited(reco
 @pytest.fixture
 def voice_menu(app, peers, staffed):
     """The voice menu (2 → 待遇报销) answered by the media component, registered as `ivr`."""
-    from app.models import IvrNode
-
     queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "benefit"))
     root = IvrNode(kind="menu", label="主菜单", prompt="您好，欢迎致电医保服务热线。待遇报销请按2。")
     db.session.add(root)
     db.session.flush()
+    # The transfer announcement is a recording (a second of noise, new every run, so it is fetched anew).
+    recording = bytes(128 + (b % 32) - 16 for b in os.urandom(8000))
     db.session.add(IvrNode(parent_id=root.id, digit="2", kind="queue", label="待遇报销", queue_id=queue.id,
-                           prompt="正在为您转接待遇报销坐席。"))
+                           prompt="正在为您转接待遇报销坐席。", audio=recording, audio_name="转接.wav", audio_seconds=1.0,
+                           audio_hash=hashlib.sha256(recording).hexdigest()[:16]))
     db.session.commit()
     app.config["IVR_EXTENSION"] = "ivr"
     peers.start_media("ivr")
@@ -184,7 +187,7 @@ def test_the_caller_keys_the_menu_talks_to_an_agent_and_the_survey_key_reaches_t
     import wave
 
     from app.models import Ticket
-    from tests.conftest import csrf_token
+    from tests.loop import record_call_on_the_spot
 
     a1 = staffed[0]
     peers.start_agent_phone(a1.username)
@@ -199,13 +202,13 @@ def test_the_caller_keys_the_menu_talks_to_an_agent_and_the_survey_key_reaches_t
         raise AssertionError(logs()) from None
     assert (call.ivr_path, call.queue.code, call.agent_id) == ("2", "benefit", a1.id)
     assert call.leg_call_id and call.leg_call_id != call.call_id
+    entry = db.session.scalar(select(IvrNode).where(IvrNode.digit == "2"))
+    reference = f"/cti/ivr/audio/{entry.id}?v={entry.audio_hash}"  # the component fetched the recording to play it
+    fetched = PROMPT_CACHE / f"rec-{hashlib.sha256(reference.encode()).hexdigest()[:32]}.pcm"
+    assert fetched.read_bytes() == entry.audio
     auth.login(a1.username)
-    token = csrf_token(client, f"/tickets/new?phone=13800000006&contact={call.id}")
-    response = client.post("/tickets/new", data={
-        "csrf_token": token, "contact_id": call.id, "channel": "phone", "caller_phone": "13800000006",
-        "category": "consultation", "urgency": "normal", "subject": "住院报销材料", "content": "问住院报销需要哪些材料。",
-        "handling": "on_spot", "reply": "需出院小结、费用清单和发票。"})
-    assert response.status_code == 302
+    record_call_on_the_spot(client, call.id, "13800000006", "住院报销材料", "问住院报销需要哪些材料。",
+                            "需出院小结、费用清单和发票。")
     time.sleep(1.5)  # talking: the agent's 440 Hz tone goes to the caller, whose phone echoes it back
     peers.hang_up_phone(a1.username)
     assert caller.wait(45) == 0, logs()

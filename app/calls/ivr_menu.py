@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -35,8 +36,34 @@ def tree() -> list[Entry]:
     return entries
 
 
-def save(form: dict, node: IvrNode | None) -> tuple[IvrNode | None, list[str]]:
-    """Add (node None: under form["parent_id"], or the root when there is none) or change an entry."""
+MAX_RECORDING_SECONDS = 180
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _recording(upload) -> tuple[bytes | None, str | None, list[str]]:
+    """An uploaded WAV as phone audio, with its file name; errors in Chinese."""
+    from telephony_adapter.audio import RATE, NotAudio, to_phone_audio
+
+    if upload is None or not upload.filename:
+        return None, None, []
+    name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
+    content = upload.stream.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        return None, None, ["录音文件超过 20 MB"]
+    try:
+        audio = to_phone_audio(content)
+    except NotAudio:
+        return None, None, ["录音须为 WAV 格式（PCM）"]
+    if not audio:
+        return None, None, ["录音是空的"]
+    if len(audio) > MAX_RECORDING_SECONDS * RATE:
+        return None, None, [f"录音不能超过 {MAX_RECORDING_SECONDS} 秒"]
+    return audio, name, []
+
+
+def save(form: dict, node: IvrNode | None, upload=None) -> tuple[IvrNode | None, list[str]]:
+    """Add (node None: under form["parent_id"], or the root when there is none) or change an entry.
+    `upload`: a recorded prompt (WAV) played instead of the text; form["drop_audio"] removes it."""
     errors: list[str] = []
     kind, label, prompt = form.get("kind", ""), (form.get("label") or "").strip(), (form.get("prompt") or "").strip()
     digit = (form.get("digit") or "").strip()
@@ -59,13 +86,21 @@ def save(form: dict, node: IvrNode | None) -> tuple[IvrNode | None, list[str]]:
     queue = db.session.get(CallQueue, int(form["queue_id"])) if kind == "queue" and form.get("queue_id") else None
     if kind == "queue" and queue is None:
         errors.append("转人工须选择队列")
-    if kind in ("menu", "message") and not prompt:
-        errors.append("子菜单与自助语音须填写播报内容")
+    audio, audio_name, audio_errors = _recording(upload)
+    errors += audio_errors
+    keeps_audio = audio is not None or (node is not None and node.audio_hash and not form.get("drop_audio"))
+    if kind in ("menu", "message") and not prompt and not keeps_audio:
+        errors.append("子菜单与自助语音须填写播报内容或上传录音")
     if errors:
         return None, errors
     node = node or IvrNode(parent_id=parent.id if parent else None)
     node.digit = digit if parent is not None else None
     node.kind, node.label, node.prompt, node.queue_id = kind, label, prompt, queue.id if queue else None
+    if audio is not None:
+        node.audio, node.audio_name, node.audio_seconds = audio, audio_name, len(audio) / 8000
+        node.audio_hash = hashlib.sha256(audio).hexdigest()[:16]
+    elif form.get("drop_audio"):
+        node.audio = node.audio_name = node.audio_hash = node.audio_seconds = None
     db.session.add(node)
     db.session.commit()
     return node, []

@@ -196,7 +196,7 @@ def ivr_menu(node_id: int | None = None):
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        saved, errors = ivr_settings.save(request.form, node)
+        saved, errors = ivr_settings.save(request.form, node, request.files.get("audio"))
         if saved:
             flash(f"语音导航“{saved.label}”已保存。", "success")
             return redirect(url_for("calls.ivr_menu"))

@@ -117,3 +117,17 @@ def ivr_next():
     if not isinstance(source, str) or not 0 < len(source) <= 32:
         return jsonify(error="source 无效"), 400
     return jsonify(ivr.next_step(source, body["call_id"].strip()[:128], digit, clock.now()))
+
+
+@bp.route("/cti/ivr/audio/<int:node_id>")
+@switch_token_required
+def ivr_audio(node_id: int):
+    """A voice-menu entry's uploaded recording as phone audio (8 kHz, unsigned 8-bit, mono)."""
+    from app.extensions import db
+    from app.models import IvrNode
+
+    node = db.session.get(IvrNode, node_id)
+    if node is None or not node.audio_hash:
+        return jsonify(error="没有该录音"), 404
+    return node.audio, 200, {"Content-Type": "application/octet-stream", "X-Audio-Format": "u8; rate=8000",
+                             "ETag": node.audio_hash}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -71,6 +71,12 @@ class IvrNode(db.Model):
     label: Mapped[str] = mapped_column(String(64))
     prompt: Mapped[str] = mapped_column(Text, default="")  # what the caller hears (synthesised speech)
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))
+    # A recorded prompt a manager uploaded, played instead of the synthesised text: kept as phone
+    # audio (8 kHz, unsigned 8-bit, mono) in the database, so every media component can fetch it.
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    audio_name: Mapped[str | None] = mapped_column(String(255))
+    audio_hash: Mapped[str | None] = mapped_column(String(16))  # changes with the recording: the components' cache key
+    audio_seconds: Mapped[float | None] = mapped_column(Float)
 
     queue = relationship(CallQueue)
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pyVoIP.VoIP import CallState, VoIPCall
 
-from telephony_adapter.media.prompts import FRAME, RATE
+from telephony_adapter.audio import FRAME, RATE
 from telephony_adapter.media.talk import Talk
 
 log = logging.getLogger(__name__)
@@ -48,21 +48,21 @@ class Conversation:
         step = self.platform.next(self.call_id)
         silent = 0
         while self.caller_here:
-            action, text = step.get("action"), step.get("text") or ""
+            action = step.get("action")
             if action in ("prompt", "survey"):
-                digit = self.say(text, listen=True)
+                digit = self.say(step, listen=True)
                 silent = 0 if digit else silent + 1
                 if silent >= SILENT_PROMPTS:
                     self.finish(GOODBYE)
                     return
                 step = self.platform.next(self.call_id, digit)
             elif action == "queue":
-                step = self.through_the_agent(step.get("contact_id"), text)
+                step = self.through_the_agent(step.get("contact_id"), step)
             elif action == "pause":
                 time.sleep(PAUSE_SECONDS)
                 step = self.platform.next(self.call_id)
             elif action in ("message", "hangup"):
-                self.finish(text)
+                self.finish(step)
                 return
             else:  # "error" or anything this component does not know
                 log.warning("call %s: platform said %r", self.call_id, step)
@@ -71,7 +71,7 @@ class Conversation:
 
     # --- the agent leg ------------------------------------------------------------------------
 
-    def through_the_agent(self, contact_id: int | None, announcement: str) -> dict:
+    def through_the_agent(self, contact_id: int | None, announcement: dict) -> dict:
         """Dial the ACD for this caller at once (the announcement plays while the agent's phone
         rings, and stops when they answer), keep the caller company while they wait, bridge the
         audio once the agent answers. Returns the platform's next step once the agent hung up."""
@@ -88,7 +88,7 @@ class Conversation:
                     if step.get("action") in ("hangup", "message"):
                         return step  # e.g. a callback request: the finally below cancels the leg
                     if step.get("action") in ("wait", "offer_callback"):
-                        digit = self.say(step.get("text") or "", listen=True)
+                        digit = self.say(step, listen=True)
                         if digit:
                             step = self.platform.next(self.call_id, digit)
                             if step.get("action") in ("hangup", "message"):
@@ -110,11 +110,11 @@ class Conversation:
 
     # --- speaking and listening ---------------------------------------------------------------
 
-    def say(self, text: str, listen: bool = False, stop=None) -> str | None:
-        """Play a prompt, paced in real time; with `listen`, a key stops it (barge-in) and is
-        returned, or the caller has KEY_WAIT_SECONDS after it ends to press one. `stop` ends the
-        prompt early when it turns true."""
-        audio = self.server.prompts.audio(text)
+    def say(self, what: str | dict, listen: bool = False, stop=None) -> str | None:
+        """Play a prompt (text, or a step of the platform's: its recording if it has one, else its
+        text), paced in real time; with `listen`, a key stops it (barge-in) and is returned, or the
+        caller has KEY_WAIT_SECONDS after it ends to press one. `stop` ends the prompt early."""
+        audio = self._audio(what)
         started, sent = time.monotonic(), 0
         while sent < len(audio) and self.caller_here and not (stop and stop()):
             if listen:
@@ -138,12 +138,22 @@ class Conversation:
             time.sleep(0.02)
         return None
 
+    def _audio(self, what: str | dict) -> bytes:
+        prompts = self.server.prompts
+        if isinstance(what, str):
+            return prompts.audio(what)
+        if what.get("audio"):
+            recording = prompts.recording(what["audio"], self.platform.recording)
+            if recording is not None:
+                return prompts.audio(what.get("lead") or "") + recording
+        return prompts.audio(what.get("text") or "")
+
     def _drain_keys(self) -> None:
         while self.call.get_dtmf():
             pass
 
-    def finish(self, text: str) -> None:
-        if text:
-            self.say(text)
+    def finish(self, what: str | dict) -> None:
+        if what:
+            self.say(what)
         if self.caller_here:
             self.call.hangup()

@@ -10,28 +10,11 @@ import hashlib
 import logging
 import shutil
 import subprocess
-import wave
 from pathlib import Path
 
+from telephony_adapter.audio import RATE, to_phone_audio
+
 log = logging.getLogger(__name__)
-RATE = 8000  # what pyVoIP's RTP clients send: 8 kHz, unsigned 8-bit, mono (PCMU on the wire)
-FRAME = 160  # 20 ms
-
-
-def to_phone_audio(path: Path) -> bytes:
-    """A WAV file (any rate, 8/16-bit, mono or stereo) as 8 kHz unsigned 8-bit mono."""
-    import audioop  # deprecated for 3.13; pyVoIP itself depends on it on 3.11
-
-    with wave.open(str(path), "rb") as source:
-        width, channels, rate = source.getsampwidth(), source.getnchannels(), source.getframerate()
-        data = source.readframes(source.getnframes())
-    if channels == 2:
-        data = audioop.tomono(data, width, 0.5, 0.5)
-    if rate != RATE:
-        data, _ = audioop.ratecv(data, width, 1, rate, RATE, None)
-    if width == 1:  # WAV's 8-bit is unsigned already
-        return data
-    return audioop.bias(audioop.lin2lin(data, width, 1), 1, 128)
 
 
 class Prompts:
@@ -56,7 +39,18 @@ class Prompts:
         # An argument list, no shell: the text is one argument, whatever it says.
         subprocess.run([self._espeak, "-v", self.voice, "-s", str(self.speed), "-w", str(wav), text],  # noqa: S603
                        check=True, capture_output=True, timeout=30)
-        audio = to_phone_audio(wav)
+        audio = to_phone_audio(wav.read_bytes())
         wav.unlink()
         cached.write_bytes(audio)
         return audio
+
+    def recording(self, reference: str, fetch) -> bytes | None:
+        """An uploaded recording the platform names by a versioned path, fetched once (`fetch`)
+        and kept; None when it cannot be had (the text is spoken instead)."""
+        cached = self.folder / f"rec-{hashlib.sha256(reference.encode()).hexdigest()[:32]}.pcm"
+        if cached.exists():
+            return cached.read_bytes()
+        audio = fetch(reference)
+        if audio:
+            cached.write_bytes(audio)
+        return audio or None

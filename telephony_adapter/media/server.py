@@ -28,7 +28,8 @@ class PlatformClient:
     reached gets the caller a polite goodbye, not silence."""
 
     def __init__(self, url: str, token: str, source: str = "kamailio", timeout: float = 3.0) -> None:
-        self.url = url.rstrip("/") + "/cti/ivr/next"
+        self.base = url.rstrip("/")
+        self.url = self.base + "/cti/ivr/next"
         self.events_url = url.rstrip("/") + "/cti/events"
         self.source, self.timeout = source, timeout
         self.session = requests.Session()
@@ -43,6 +44,16 @@ class PlatformClient:
             self.session.post(self.events_url, json=body, timeout=self.timeout).raise_for_status()
         except requests.RequestException as exc:
             log.error("platform did not take the %s event of call %s: %s", kind, call_id, exc)
+
+    def recording(self, path: str) -> bytes | None:
+        """An uploaded prompt (phone audio) by the path the platform gave, e.g. /cti/ivr/audio/3?v=…"""
+        try:
+            answer = self.session.get(self.base + path, timeout=self.timeout * 3)
+            answer.raise_for_status()
+            return answer.content
+        except requests.RequestException as exc:
+            log.error("recorded prompt %s not fetched: %s", path, exc)
+            return None
 
     def next(self, call_id: str, digit: str | None = None) -> dict:
         body = {"call_id": call_id, "source": self.source}

@@ -21,7 +21,7 @@ import logging
 import queue
 import time
 
-from telephony_adapter.media.prompts import FRAME, RATE
+from telephony_adapter.audio import FRAME, RATE
 
 log = logging.getLogger(__name__)
 SILENCE = b"\x80" * FRAME
