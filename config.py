@@ -109,6 +109,16 @@ class Config:
     # The media component's control port (HOTLINE_MEDIA_CONTROL_PORT there): consult, three-way and
     # transfer from the agent bar. Unset, those buttons are not shown.
     MEDIA_CONTROL_URL = _env("HOTLINE_MEDIA_CONTROL_URL")
+
+    # WeChat Official Account (微信公众号): the server URL is /channels/wechat. The token and the
+    # EncodingAESKey are the ones entered on WeChat's console; AppID and AppSecret fetch the access
+    # token for the customer-service messages agents send; the API base is WeChat's server.
+    WECHAT_TOKEN = _env("HOTLINE_WECHAT_TOKEN")
+    WECHAT_AES_KEY = _env("HOTLINE_WECHAT_AES_KEY")
+    WECHAT_APPID = _env("HOTLINE_WECHAT_APPID")
+    WECHAT_SECRET = _env("HOTLINE_WECHAT_SECRET")
+    WECHAT_API_BASE = _env("HOTLINE_WECHAT_API_BASE", "https://api.weixin.qq.com")
+    CHAT_SEND_ATTEMPTS = _env_int("HOTLINE_CHAT_SEND_ATTEMPTS", 4)
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.

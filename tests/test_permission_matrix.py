@@ -21,6 +21,9 @@ PUBLIC = {"static", "auth.login", "main.healthz"}
 # tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
 SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
                  "calls.ivr_next", "calls.ivr_audio"}
+# Pushed to by WeChat / Weibo, authenticated by the channel's own signature (tests/test_wechat.py):
+# every such view is marked `channel_facing`.
+CHANNEL_FACING = {"channels.wechat_push"}
 SIGNED_IN_ONLY = {"main.home", "auth.change_password", "auth.logout"}
 
 
@@ -114,9 +117,16 @@ def test_the_switch_facing_routes_are_exactly_those_behind_the_token(app):
     assert marked == SWITCH_FACING
 
 
+def test_the_channel_facing_routes_are_exactly_those_checking_a_channel_signature(app):
+    marked = {rule.endpoint for rule, _ in _routes(app)
+              if getattr(app.view_functions[rule.endpoint], "channel_facing", False)}
+    assert marked == CHANNEL_FACING
+
+
 def test_every_route_declares_who_may_use_it(app):
+    declared_elsewhere = PUBLIC | SIGNED_IN_ONLY | SWITCH_FACING | CHANNEL_FACING
     undeclared = [rule.endpoint for rule, _ in _routes(app)
-                  if rule.endpoint not in PUBLIC | SIGNED_IN_ONLY | SWITCH_FACING and not _required(app, rule.endpoint)]
+                  if rule.endpoint not in declared_elsewhere and not _required(app, rule.endpoint)]
     assert undeclared == []
 
 
@@ -131,7 +141,7 @@ def test_role_reaches_exactly_what_its_permissions_allow(app, client, auth, worl
     granted = ROLE_PERMISSIONS[role]
     checked = 0
     for rule, method in sorted(_routes(app), key=lambda r: r[0].endpoint == "auth.logout"):
-        if rule.endpoint in PUBLIC | SWITCH_FACING or rule.endpoint == "auth.logout":
+        if rule.endpoint in PUBLIC | SWITCH_FACING | CHANNEL_FACING or rule.endpoint == "auth.logout":
             continue
         url = _fill(rule.rule, {k: world[k] for k in rule.arguments})
         required = _required(app, rule.endpoint)
@@ -158,7 +168,7 @@ def test_role_reaches_exactly_what_its_permissions_allow(app, client, auth, worl
 
 def test_signed_out_visitor_is_sent_to_login_everywhere(app, client, world):
     for rule, method in _routes(app):
-        if rule.endpoint in PUBLIC | SWITCH_FACING:
+        if rule.endpoint in PUBLIC | SWITCH_FACING | CHANNEL_FACING:
             continue
         url = _fill(rule.rule, {k: world[k] for k in rule.arguments})
         response = client.get(url) if method == "GET" else client.post(url)

@@ -37,3 +37,12 @@ def expire_after_call_work() -> int:
 
     with job_app_context():
         return expire(clock.now())
+
+
+def send_chat_message(message_id: int) -> str:
+    """An agent's chat reply handed to its channel (微信客服消息 …), retried by re-enqueueing."""
+    from telephony_adapter import chats
+    from workflows import clock
+
+    with job_app_context():
+        return chats.send(message_id, clock.now())

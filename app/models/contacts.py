@@ -102,6 +102,7 @@ class Contact(db.Model):
     source: Mapped[str] = mapped_column(String(32))  # which switch / integration reported it
     call_id: Mapped[str] = mapped_column(String(128))  # the SIP Call-ID or the switch's call uuid
     caller: Mapped[str | None] = mapped_column(String(32), index=True)
+    party: Mapped[str | None] = mapped_column(String(64), index=True)  # a chat's user on its channel (openid …)
     dialled: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default="ivr")
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))

@@ -1,0 +1,43 @@
+"""Chat messages (全媒体: 微信公众号, 微博, 在线客服): each belongs to a conversation, which is a
+contact like a call (`Contact.channel` wechat / weibo / web, `Contact.party` the channel's user)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+MESSAGE_KINDS = {"text": "文字", "image": "图片", "voice": "语音", "location": "位置", "event": "事件",
+                 "link": "链接", "video": "视频"}
+SEND_STATES = {"pending": "发送中", "sent": "已送达", "failed": "发送失败"}
+
+
+class ChatMessage(db.Model):
+    """One message in or out. An incoming one keeps the channel's id (WeChat MsgId, or sender and
+    time for events), so a message the channel delivers again is stored once; an outgoing one
+    records whether the channel took it."""
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))  # wechat, weibo, web
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(3))  # in, out
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    data_json: Mapped[str | None] = mapped_column(Text)  # media id, coordinates, event key …
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # the agent, for an outgoing one
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    send_state: Mapped[str | None] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def kind_label(self) -> str:
+        return MESSAGE_KINDS.get(self.kind, self.kind)
