@@ -118,6 +118,11 @@ class Config:
     WECHAT_APPID = _env("HOTLINE_WECHAT_APPID")
     WECHAT_SECRET = _env("HOTLINE_WECHAT_SECRET")
     WECHAT_API_BASE = _env("HOTLINE_WECHAT_API_BASE", "https://api.weixin.qq.com")
+    # Weibo private messages (微博粉丝服务平台): the server URL is /channels/weibo; the app secret signs
+    # every push, the platform's long-lived access token sends the replies.
+    WEIBO_APP_SECRET = _env("HOTLINE_WEIBO_APP_SECRET")
+    WEIBO_ACCESS_TOKEN = _env("HOTLINE_WEIBO_ACCESS_TOKEN")
+    WEIBO_API_BASE = _env("HOTLINE_WEIBO_API_BASE", "https://api.weibo.com")
     CHAT_SEND_ATTEMPTS = _env_int("HOTLINE_CHAT_SEND_ATTEMPTS", 4)
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import CallQueue, ChatMessage, Contact, User
-from telephony_adapter.wechat import InboundMessage
+from telephony_adapter.wechat import InboundMessage  # the one shape every channel's message takes
 
 log = logging.getLogger(__name__)
 QUEUE_CODE = {"wechat": "wechat", "weibo": "weibo", "web": "web_chat"}  # the queue each channel lands in
@@ -138,4 +138,10 @@ def _channel_sender(source: str):
         api = WeChatApi(ApiSettings(config["WECHAT_API_BASE"], config["WECHAT_APPID"], config["WECHAT_SECRET"]),
                         get_redis())
         return api.send_text
+    if source == "weibo":
+        from telephony_adapter.weibo import WeiboApi
+
+        if not config.get("WEIBO_ACCESS_TOKEN"):
+            raise SendFailed("未配置微博粉丝服务平台 access_token", permanent=True)
+        return WeiboApi(config["WEIBO_API_BASE"], config["WEIBO_ACCESS_TOKEN"]).send_text
     raise SendFailed(f"渠道 {source} 暂不支持发送", permanent=True)

@@ -44,7 +44,7 @@ class WeChatApi:
             cached = self.cache.get(TOKEN_KEY)
             if cached:
                 return cached.decode() if isinstance(cached, bytes) else cached
-        body = self._json(self.http.get(self._url("cgi-bin/token"), timeout=self.timeout, params={
+        body = self._json(self._request("GET", self._url("cgi-bin/token"), params={
             "grant_type": "client_credential", "appid": self.settings.app_id, "secret": self.settings.secret}))
         if "access_token" not in body:
             raise SendFailed(f"获取 access_token 失败：{body.get('errcode')} {body.get('errmsg', '')}".strip(),
@@ -57,10 +57,9 @@ class WeChatApi:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
         for attempt in range(2):
             token = self.access_token(fresh=attempt > 0)
-            body = self._json(self.http.post(self._url("cgi-bin/message/custom/send"), params={"access_token": token},
-                                             timeout=self.timeout,
-                                             data=_utf8_json(payload),
-                                             headers={"Content-Type": "application/json; charset=utf-8"}))
+            body = self._json(self._request("POST", self._url("cgi-bin/message/custom/send"),
+                                            params={"access_token": token}, data=_utf8_json(payload),
+                                            headers={"Content-Type": "application/json; charset=utf-8"}))
             code = body.get("errcode", 0)
             if code == 0:
                 return
@@ -71,7 +70,15 @@ class WeChatApi:
             raise SendFailed(f"微信拒绝发送：{code} {body.get('errmsg', '')}".strip(),
                              permanent=code in (45015, 45047, 40003))
 
-    def _json(self, response: requests.Response) -> dict:
+    def _request(self, method: str, url: str, **kwargs) -> requests.Response | Exception:
+        try:
+            return self.http.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:  # unreachable: worth trying again later
+            return exc
+
+    def _json(self, response: requests.Response | Exception) -> dict:
+        if isinstance(response, Exception):
+            raise SendFailed(f"微信服务器无法连接：{response.__class__.__name__}")
         if response.status_code >= 500:
             raise SendFailed(f"微信服务器错误 {response.status_code}")
         try:

@@ -23,7 +23,7 @@ SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting
                  "calls.ivr_next", "calls.ivr_audio"}
 # Pushed to by WeChat / Weibo, authenticated by the channel's own signature (tests/test_wechat.py):
 # every such view is marked `channel_facing`.
-CHANNEL_FACING = {"channels.wechat_push"}
+CHANNEL_FACING = {"channels.wechat_push", "channels.weibo_push"}
 SIGNED_IN_ONLY = {"main.home", "auth.change_password", "auth.logout"}
 
 

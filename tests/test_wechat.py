@@ -107,7 +107,8 @@ def test_voice_location_and_menu_events_are_kept_with_what_they_carry(client, we
     assert (event.kind, json.loads(event.data_json)) == ("event", {"event": "click", "key": "HUMAN"})
 
 
-def test_the_agents_reply_goes_out_through_the_customer_service_api_refreshing_a_revoked_token(client, wechat):
+def test_the_agents_reply_goes_out_through_the_customer_service_api_refreshing_a_revoked_token(
+        client, wechat, monkeypatch):
     from telephony_adapter import chats
 
     push(client, peer.text_message("oCitizen5", "门诊报销比例是多少？", 9101))
@@ -115,38 +116,27 @@ def test_the_agents_reply_goes_out_through_the_customer_service_api_refreshing_a
     agent = factories.user("li", ["agent"])
     wechat.stale_once = True  # WeChat revoked the token the platform holds
     sent: list[int] = []
-    import telephony_adapter.chats as module
-
-    original = module.enqueue_send
-    module.enqueue_send = lambda message_id, delay_seconds=0: sent.append(message_id)
-    try:
-        row = chats.reply(agent, conversation, "职工医保门诊报销比例为 70%。", clock.now())
-        assert (row.send_state, sent) == ("pending", [row.id])  # stored first, sent by the job
-        assert chats.send(row.id, clock.now()) == "sent"
-    finally:
-        module.enqueue_send = original
+    monkeypatch.setattr(chats, "enqueue_send", lambda message_id, delay_seconds=0: sent.append(message_id))
+    row = chats.reply(agent, conversation, "职工医保门诊报销比例为 70%。", clock.now())
+    assert (row.send_state, sent) == ("pending", [row.id])  # stored first, sent by the job
+    assert chats.send(row.id, clock.now()) == "sent"
     assert wechat.sent == [{"touser": "oCitizen5", "msgtype": "text", "text": {"content": "职工医保门诊报销比例为 70%。"}}]
     assert wechat.tokens_issued == 2  # fetched, refused as revoked, fetched again
     assert messages()[-1].send_state == "sent" and messages()[-1].attempts == 1
 
 
-def test_a_reply_wechat_keeps_refusing_is_retried_then_shown_failed_never_lost(client, wechat):
+def test_a_reply_wechat_keeps_refusing_is_retried_then_shown_failed_never_lost(client, wechat, monkeypatch):
     from telephony_adapter import chats
 
     push(client, peer.text_message("oCitizen6", "在吗", 9201))
     conversation = db.session.get(Contact, messages()[0].contact_id)
     agent = factories.user("li", ["agent"])
     retries: list[tuple[int, int]] = []
-    import telephony_adapter.chats as module
-
-    original = module.enqueue_send
-    module.enqueue_send = lambda message_id, delay_seconds=0: retries.append((message_id, delay_seconds))
+    monkeypatch.setattr(chats, "enqueue_send",
+                        lambda message_id, delay_seconds=0: retries.append((message_id, delay_seconds)))
     wechat.refuse = 45009  # api freq out of limit: worth retrying
-    try:
-        row = chats.reply(agent, conversation, "您好，请讲。", clock.now())
-        states = [chats.send(row.id, clock.now()) for _ in range(4)]
-    finally:
-        module.enqueue_send = original
+    row = chats.reply(agent, conversation, "您好，请讲。", clock.now())
+    states = [chats.send(row.id, clock.now()) for _ in range(4)]
     assert states == ["pending", "pending", "pending", "failed"]
     assert [delay for _, delay in retries] == [0, 5, 20, 60]  # the first send, then the back-off
     kept = messages()[-1]

@@ -7,7 +7,7 @@ from flask import abort, current_app, request
 
 from app.channels import bp
 from app.extensions import csrf
-from telephony_adapter import chats, wechat
+from telephony_adapter import chats, wechat, weibo
 
 
 def _text(body: str, status: int = 200):
@@ -41,3 +41,26 @@ def wechat_push():
 
 
 wechat_push.channel_facing = True  # type: ignore[attr-defined]
+
+
+@bp.route("/channels/weibo", methods=["GET", "POST"])
+@csrf.exempt
+def weibo_push():
+    """Weibo's fan-service server URL: GET the check, POST a private message (JSON)."""
+    secret = current_app.config.get("WEIBO_APP_SECRET")
+    if not secret:
+        abort(404)
+    try:
+        if request.method == "GET":
+            return _text(weibo.verify_url(secret, request.args))
+        if (request.content_length or 0) > weibo.MAX_BODY_BYTES:
+            return _text("消息体过大", 413)
+        message = weibo.read_push(secret, request.get_data(cache=False)[:weibo.MAX_BODY_BYTES + 1], request.args)
+    except wechat.ChannelRefused as refused:
+        return _text(refused.message, refused.status)
+    if message is not None:
+        chats.receive(message)
+    return _text("")  # Weibo wants a quick empty 200; agents answer through the reply API
+
+
+weibo_push.channel_facing = True  # type: ignore[attr-defined]
