@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.calls import bp as calls_bp
     from app.channels import bp as channels_bp
+    from app.chats import bp as chats_bp
     from app.inbox import bp as inbox_bp
     from app.knowledge import bp as knowledge_bp
     from app.main import bp as main_bp
@@ -116,3 +117,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(calls_bp)
     app.register_blueprint(channels_bp)
+    app.register_blueprint(chats_bp)

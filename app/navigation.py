@@ -24,6 +24,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets.new", "受理来电", "tickets.intake", "工单", "记录市民诉求，当场答复或派单（快捷键 N）"),
     NavItem("tickets.search_view", "工单查询", "tickets.view_all", "工单", "按单号、电话、姓名、内容、日期查询并导出"),
     NavItem("tickets.search_view", "本部门工单", "tickets.view_department", "工单", "查询本部门的全部工单"),
+    NavItem("chats.console", "在线客服", "calls.work", "话务", "微信、微博与网页的会话：同时接待多位市民，30 秒内首次回复"),
     NavItem("calls.records", "来电记录", "calls.view", "话务", "每一通来电的排队、振铃、通话、保持与整理时长，放弃呼叫"),
     NavItem("calls.queues", "呼叫队列", "calls.configure", "话务", "队列的服务技能、最低等级、溢出与最长等待，语音导航按键"),
     NavItem("calls.ivr_menu", "语音导航", "calls.configure", "话务", "来电欢迎语与按键菜单：转人工队列、自助语音、预约回拨"),

@@ -51,7 +51,8 @@ def _queues_for(user_id: int) -> list[tuple]:
 
 
 def pick_contact(user_id: int, now: datetime) -> Contact | None:
-    """The waiting call this agent should get now, locked; None when there is none for them."""
+    """The waiting call this agent should get now, locked; None when there is none for them.
+    Chats are not calls: they are shared out by `chats.assign` (several per agent)."""
     if db.engine.dialect.name == "postgresql":
         return _pick_contact_pg(user_id, now)
     served = []
@@ -64,7 +65,7 @@ def pick_contact(user_id: int, now: datetime) -> Contact | None:
     if not served:
         return None
     return db.session.scalar(
-        select(Contact).where(Contact.state == "queued", or_(*served))
+        select(Contact).where(Contact.state == "queued", Contact.channel == "phone", or_(*served))
         .order_by(Contact.priority, Contact.queued_at, Contact.id).limit(1)
         .with_for_update(**_skip_locked()))
 
@@ -81,7 +82,7 @@ def _pick_contact_pg(user_id: int, now: datetime) -> Contact | None:
                     level.where(UserSkill.skill_id == CallQueue.overflow_skill_id).exists())
     return db.session.scalar(
         select(Contact).join(CallQueue, CallQueue.id == Contact.queue_id)
-        .where(Contact.state == "queued", CallQueue.active.is_(True), or_(direct, overflow))
+        .where(Contact.state == "queued", Contact.channel == "phone", CallQueue.active.is_(True), or_(direct, overflow))
         .order_by(Contact.priority, Contact.queued_at, Contact.id).limit(1)
         .with_for_update(of=Contact, skip_locked=True))
 

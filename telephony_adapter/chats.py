@@ -11,11 +11,12 @@ import uuid
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import CallQueue, ChatMessage, Contact, User
+from app.models import AgentPresence, CallQueue, ChatMessage, Contact, User, UserSkill
+from telephony_adapter import push
 from telephony_adapter.wechat import InboundMessage  # the one shape every channel's message takes
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,15 @@ def receive(message: InboundMessage) -> tuple[ChatMessage, bool]:
     known = _known(message)
     if known is not None:
         return known, False
+    from workflows import clock
+
+    now = clock.now()  # the service clock runs from when the hotline has the message, not the channel's stamp
     contact = open_conversation(message.source, message.party)
     if contact is None:
         queue = db.session.scalar(select(CallQueue).where(CallQueue.code == QUEUE_CODE.get(message.source, ""),
                                                           CallQueue.active.is_(True)))
         contact = Contact(channel=message.source, source=message.source, call_id=f"{message.party}:{uuid.uuid4().hex}",
-                          party=message.party, state="queued", started_at=message.at, queued_at=message.at,
+                          party=message.party, state="queued", started_at=now, queued_at=now,
                           queue_id=queue.id if queue else None, ivr_path="")
         db.session.add(contact)
         db.session.flush()
@@ -46,12 +50,90 @@ def receive(message: InboundMessage) -> tuple[ChatMessage, bool]:
                       kind=message.kind, text=message.text[:4000], created_at=message.at,
                       data_json=json.dumps(message.data, ensure_ascii=False) if message.data else None)
     db.session.add(row)
+    if contact.state == "queued" and contact.agent_id is None:
+        assign(contact, now)
+    agent_id, contact_id = contact.agent_id, contact.id
     try:
         db.session.commit()
     except IntegrityError:  # the same message at the same moment, through another worker
         db.session.rollback()
         return _known(message), False
+    if agent_id is not None:
+        push.publish(agent_id, "chat", {"contact_id": contact_id, "message_id": row.id})
     return row, True
+
+
+CHANNELS = tuple(QUEUE_CODE)
+
+
+def open_chats(user_id: int) -> int:
+    return db.session.scalar(select(func.count(Contact.id)).where(
+        Contact.agent_id == user_id, Contact.channel.in_(CHANNELS), Contact.state == "talking")) or 0
+
+
+def assign(contact: Contact, at: datetime) -> int | None:
+    """Give a waiting conversation to an agent: one who is signed in and ready, has the queue's
+    skill at its level and room under their chat limit — the one with the fewest open chats, then
+    the longest idle. Returns the agent, or None (it waits for `assign_waiting`)."""
+    queue = db.session.get(CallQueue, contact.queue_id) if contact.queue_id else None
+    if queue is None:
+        return None
+    mine = (select(func.count(Contact.id)).where(Contact.agent_id == AgentPresence.user_id,
+                                                 Contact.channel.in_(CHANNELS), Contact.state == "talking")
+            .correlate(AgentPresence).scalar_subquery())
+    skilled = select(UserSkill.user_id).where(UserSkill.skill_id == queue.skill_id, UserSkill.level >= queue.min_level)
+    chosen = db.session.execute(
+        select(AgentPresence.user_id).where(AgentPresence.state == "ready", AgentPresence.user_id.in_(skilled),
+                                            mine < AgentPresence.chat_limit)
+        .order_by(mine, AgentPresence.idle_since, AgentPresence.user_id).limit(1)).scalar()
+    if chosen is None:
+        return None
+    contact.agent_id, contact.state, contact.offered_at = chosen, "talking", at
+    contact.wait_seconds = max(0.0, (at - contact.queued_at).total_seconds()) if contact.queued_at else 0.0
+    return chosen
+
+
+def assign_waiting(user_id: int, at: datetime) -> list[int]:
+    """An agent has room (opened the console, ended a chat, became ready): the conversations waiting
+    longest in the queues they serve, up to their limit. Commits; returns the conversations."""
+    presence = db.session.get(AgentPresence, user_id)
+    if presence is None or presence.state != "ready":
+        return []
+    room = presence.chat_limit - open_chats(user_id)
+    skills = {s.skill_id: s.level for s in db.session.scalars(select(UserSkill).where(UserSkill.user_id == user_id))}
+    served = [q.id for q in db.session.scalars(select(CallQueue).where(CallQueue.code.in_(list(QUEUE_CODE.values()))))
+              if skills.get(q.skill_id, -1) >= q.min_level]
+    given = []
+    if room > 0 and served:
+        for contact in db.session.scalars(select(Contact).where(
+                Contact.state == "queued", Contact.channel.in_(CHANNELS), Contact.queue_id.in_(served))
+                .order_by(Contact.queued_at, Contact.id).limit(room).with_for_update(**_skip_locked())):
+            contact.agent_id, contact.state, contact.offered_at = user_id, "talking", at
+            contact.wait_seconds = max(0.0, (at - contact.queued_at).total_seconds()) if contact.queued_at else 0.0
+            given.append(contact.id)
+    db.session.commit()
+    for contact_id in given:
+        push.publish(user_id, "chat", {"contact_id": contact_id})
+    return given
+
+
+def _skip_locked() -> dict:
+    return {"skip_locked": True} if db.engine.dialect.name == "postgresql" else {}
+
+
+def end(user: User, contact: Contact, at: datetime) -> None:
+    """结束会话: the conversation is closed (the rating request is the next step's)."""
+    if contact.agent_id != user.id or contact.state != "talking":
+        raise ReplyRefused("只能结束自己正在进行的会话")
+    contact.state, contact.ended_at = "ended", at
+    contact.talk_seconds = max(0.0, (at - contact.offered_at).total_seconds()) if contact.offered_at else 0.0
+    db.session.commit()
+    assign_waiting(user.id, at)
+
+
+def transcript(contact: Contact) -> list[ChatMessage]:
+    return list(db.session.scalars(select(ChatMessage).where(ChatMessage.contact_id == contact.id)
+                                   .order_by(ChatMessage.created_at, ChatMessage.id)))
 
 
 def _known(message: InboundMessage) -> ChatMessage | None:
@@ -74,9 +156,13 @@ def reply(user: User, contact: Contact, text: str, at: datetime) -> ChatMessage:
         raise ReplyRefused("回复最多 2000 个字")
     if contact.channel not in QUEUE_CODE or contact.state == "ended":
         raise ReplyRefused("该会话已结束")
+    if contact.agent_id != user.id:
+        raise ReplyRefused("该会话不在您的名下")
     row = ChatMessage(contact_id=contact.id, source=contact.source, direction="out", kind="text", text=text,
                       author_id=user.id, created_at=at, send_state="pending")
     db.session.add(row)
+    if contact.answered_at is None:  # the first answer: the first-response indicator stops here
+        contact.answered_at = at
     db.session.commit()
     enqueue_send(row.id)
     return row
@@ -118,9 +204,12 @@ def send(message_id: int, at: datetime) -> str:
         if row.send_state == "pending":
             enqueue_send(row.id, delay_seconds=RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1])
         log.warning("chat message %s not sent (attempt %s): %s", row.id, row.attempts, failure.message)
+        if row.send_state == "failed":
+            push.publish(row.author_id, "chat", {"contact_id": row.contact_id, "message_id": row.id})
         return row.send_state
     row.send_state, row.sent_at, row.error = "sent", at, None
     db.session.commit()
+    push.publish(row.author_id, "chat", {"contact_id": row.contact_id, "message_id": row.id})  # 已送达 on the console
     return "sent"
 
 
@@ -145,3 +234,16 @@ def _channel_sender(source: str):
             raise SendFailed("未配置微博粉丝服务平台 access_token", permanent=True)
         return WeiboApi(config["WEIBO_API_BASE"], config["WEIBO_ACCESS_TOKEN"]).send_text
     raise SendFailed(f"渠道 {source} 暂不支持发送", permanent=True)
+
+
+def unanswered(conversations: list[Contact]) -> dict[int, int]:
+    """For each conversation, how many of the citizen's messages came after the agent's last answer."""
+    ids = [c.id for c in conversations]
+    if not ids:
+        return {}
+    counts: dict[int, int] = {}
+    for contact_id, direction in db.session.execute(
+            select(ChatMessage.contact_id, ChatMessage.direction).where(ChatMessage.contact_id.in_(ids))
+            .order_by(ChatMessage.contact_id, ChatMessage.created_at, ChatMessage.id)):
+        counts[contact_id] = counts.get(contact_id, 0) + 1 if direction == "in" else 0
+    return counts

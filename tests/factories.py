@@ -44,3 +44,18 @@ def user(username: str, roles: list[str], departments: list[Department] | None =
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def ready_agent(name: str, skill_code: str, level: int = 3):
+    """An agent with an existing skill, at `level`, who has pressed 示闲 (calls and chats go to them)."""
+    from sqlalchemy import select
+
+    from telephony_adapter import agents
+    from workflows import clock
+
+    person = user(name, ["agent"])
+    skill = db.session.scalar(select(Skill).where(Skill.code == skill_code))
+    db.session.add(UserSkill(user_id=person.id, skill_id=skill.id, level=level))
+    db.session.commit()
+    agents.set_state(person.id, "ready", clock.now())
+    return person

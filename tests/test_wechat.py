@@ -111,9 +111,10 @@ def test_the_agents_reply_goes_out_through_the_customer_service_api_refreshing_a
         client, wechat, monkeypatch):
     from telephony_adapter import chats
 
+    agent = factories.ready_agent("li", "wechat")
     push(client, peer.text_message("oCitizen5", "门诊报销比例是多少？", 9101))
     conversation = db.session.get(Contact, messages()[0].contact_id)
-    agent = factories.user("li", ["agent"])
+
     wechat.stale_once = True  # WeChat revoked the token the platform holds
     sent: list[int] = []
     monkeypatch.setattr(chats, "enqueue_send", lambda message_id, delay_seconds=0: sent.append(message_id))
@@ -128,9 +129,10 @@ def test_the_agents_reply_goes_out_through_the_customer_service_api_refreshing_a
 def test_a_reply_wechat_keeps_refusing_is_retried_then_shown_failed_never_lost(client, wechat, monkeypatch):
     from telephony_adapter import chats
 
+    agent = factories.ready_agent("li", "wechat")
     push(client, peer.text_message("oCitizen6", "在吗", 9201))
     conversation = db.session.get(Contact, messages()[0].contact_id)
-    agent = factories.user("li", ["agent"])
+
     retries: list[tuple[int, int]] = []
     monkeypatch.setattr(chats, "enqueue_send",
                         lambda message_id, delay_seconds=0: retries.append((message_id, delay_seconds)))

@@ -128,7 +128,7 @@ pop.object_scoped = True  # type: ignore[attr-defined]
 @permission_required("calls.view")
 def records():
     """来电记录: the newest calls, with their waits, talk times and outcome."""
-    query = select(Contact).order_by(Contact.started_at.desc(), Contact.id.desc())
+    query = select(Contact).where(Contact.channel == "phone").order_by(Contact.started_at.desc(), Contact.id.desc())
     only = request.args.get("filter", "")
     if only == "abandoned":
         query = query.where(Contact.abandoned.is_(True))

@@ -183,6 +183,7 @@ class AgentPresence(db.Model):
     idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     acw_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    chat_limit: Mapped[int] = mapped_column(Integer, default=3, server_default=text("3"))  # chats at once (managers set it)
 
     user = relationship("User")
 

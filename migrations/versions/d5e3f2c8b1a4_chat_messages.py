@@ -1,4 +1,4 @@
-"""Omnichannel: chat messages, and the channel user of a conversation
+"""Omnichannel: chat messages, the channel user of a conversation, and how many chats an agent takes at once
 
 Revision ID: d5e3f2c8b1a4
 Revises: c4d2e1b7a9f3
@@ -42,9 +42,13 @@ def upgrade():
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('party', sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f('ix_contact_party'), ['party'], unique=False)
+    with op.batch_alter_table('agent_presence', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('chat_limit', sa.Integer(), nullable=False, server_default=sa.text('3')))
 
 
 def downgrade():
+    with op.batch_alter_table('agent_presence', schema=None) as batch_op:
+        batch_op.drop_column('chat_limit')
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_party'))
         batch_op.drop_column('party')

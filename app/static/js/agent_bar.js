@@ -70,6 +70,9 @@
     const source = new EventSource("/calls/stream");
     source.addEventListener("offer", (event) => { showPop(JSON.parse(event.data).contact_id); redrawBar(); });
     source.addEventListener("presence", () => redrawBar());
+    // A chat message or a new conversation: the chat console (if open) redraws itself.
+    source.addEventListener("chat", (event) => document.dispatchEvent(new CustomEvent("hotline:chat",
+                                                                     { detail: JSON.parse(event.data) })));
     // On (re)connecting, catch up: a call offered while the stream was down still pops up.
     source.addEventListener("open", async () => {
       const response = await fetch(bar.getAttribute("action"), { headers: { Accept: "application/json" },
