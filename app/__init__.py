@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.people import bp as people_bp
     from app.processes import bp as processes_bp
     from app.tickets import bp as tickets_bp
+    from app.webchat import bp as webchat_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -118,3 +119,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calls_bp)
     app.register_blueprint(channels_bp)
     app.register_blueprint(chats_bp)
+    app.register_blueprint(webchat_bp)

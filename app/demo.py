@@ -82,6 +82,9 @@ def seed_demo_data() -> bool:
                                      ("english", "English", "en", "9")):
         db.session.add(CallQueue(code=code, name=name, skill=skills[skill], min_level=1, overflow_skill=skills["voice"],
                                  overflow_after_seconds=60, max_wait_seconds=180, ivr_digit=digit, active=True))
+    # The chat channels' queues (微信, 微博, 网页), served by the 在线客服 skill: agent1 takes chats.
+    for code, name in (("wechat", "微信客服"), ("weibo", "微博客服"), ("web_chat", "网页客服")):
+        db.session.add(CallQueue(code=code, name=name, skill=skills["chat"], min_level=1, active=True))
     db.session.flush()
     _seed_voice_menu()
     from app.people.demo import seed_demo_people

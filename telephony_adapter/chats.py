@@ -122,13 +122,40 @@ def _skip_locked() -> dict:
 
 
 def end(user: User, contact: Contact, at: datetime) -> None:
-    """结束会话: the conversation is closed (the rating request is the next step's)."""
+    """结束会话: the conversation is closed and the citizen asked for a rating (on the web page)."""
     if contact.agent_id != user.id or contact.state != "talking":
         raise ReplyRefused("只能结束自己正在进行的会话")
     contact.state, contact.ended_at = "ended", at
     contact.talk_seconds = max(0.0, (at - contact.offered_at).total_seconds()) if contact.offered_at else 0.0
+    source, party = contact.source, contact.party
     db.session.commit()
+    if source == "web":
+        push.publish_to(visitor_channel(source, party), "ended", {})
     assign_waiting(user.id, at)
+
+
+def visitor_channel(source: str, party: str) -> str:
+    return f"hotline:visitor:{source}:{party}"
+
+
+def latest_conversation(source: str, party: str) -> Contact | None:
+    return db.session.scalar(select(Contact).where(Contact.source == source, Contact.party == party)
+                             .order_by(Contact.id.desc()).limit(1))
+
+
+RATING_SATISFACTION = {"satisfied": "satisfied", "basic": "satisfied", "dissatisfied": "dissatisfied"}
+
+
+def rate(source: str, party: str, rating: str, at: datetime) -> Contact:
+    """满意 / 基本满意 / 不满意 for the conversation just ended: kept once on the conversation."""
+    contact = latest_conversation(source, party)
+    if contact is None or contact.state != "ended":
+        raise ReplyRefused("会话尚未结束")
+    if contact.chat_rating is not None:
+        raise ReplyRefused("您已评价过本次会话")
+    contact.chat_rating = rating
+    db.session.commit()
+    return contact
 
 
 def transcript(contact: Contact) -> list[ChatMessage]:
@@ -194,7 +221,10 @@ def send(message_id: int, at: datetime) -> str:
     contact = db.session.get(Contact, row.contact_id)
     row.attempts += 1
     try:
-        _channel_sender(row.source)(contact.party, row.text)
+        if row.source == "web":  # the visitor's page holds an event stream: the push is the delivery
+            push.publish_to(visitor_channel(row.source, contact.party), "reply", {"message_id": row.id, "text": row.text})
+        else:
+            _channel_sender(row.source)(contact.party, row.text)
     except SendFailed as failure:
         row.error = failure.message[:255]
         limit = current_app.config["CHAT_SEND_ATTEMPTS"]

@@ -24,20 +24,29 @@ def channel(user_id: int) -> str:
 
 
 def publish(user_id: int, kind: str, payload: dict) -> None:
+    publish_to(channel(user_id), kind, payload)
+
+
+def publish_to(name: str, kind: str, payload: dict) -> None:
+    """To a named channel (an agent's, or a web-chat visitor's)."""
     try:
-        get_redis().publish(channel(user_id), json.dumps({"kind": kind, **payload}, ensure_ascii=False))
+        get_redis().publish(name, json.dumps({"kind": kind, **payload}, ensure_ascii=False))
     except redis.RedisError as exc:
-        log.warning("push to agent %s failed: %s", user_id, exc)
+        log.warning("push to %s failed: %s", name, exc)
 
 
 def stream(user_id: int, connection: redis.Redis, seconds: float = STREAM_SECONDS) -> Iterator[str]:
     """Server-sent events for one agent: `event: <kind>` with the JSON payload as data."""
+    return stream_channel(channel(user_id), connection, seconds)
+
+
+def stream_channel(name: str, connection: redis.Redis, seconds: float = STREAM_SECONDS) -> Iterator[str]:
     pubsub = connection.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel(user_id))
+    pubsub.subscribe(name)
     try:
         yield from _relay(pubsub, seconds)
     except redis.ConnectionError as exc:  # Redis restarting: end the stream, the browser reconnects
-        log.info("event stream of agent %s ended: %s", user_id, exc)
+        log.info("event stream %s ended: %s", name, exc)
     finally:
         pubsub.close()
 

@@ -58,3 +58,48 @@ def test_a_wechat_message_pops_into_the_console_and_the_agent_answers_it(app, li
         page.context.close()
         api.stop()
         app.config.update(WECHAT_TOKEN=None, WECHAT_APPID=None, WECHAT_SECRET=None)
+
+
+def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_the_citizen_rates_it(
+        app, live_server, browser):
+    from telephony_adapter import chats
+    from workflows import clock
+
+    skill = factories.skill("webchat", "网页客服")
+    db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
+    db.session.commit()
+    factories.ready_agent("agent1", "webchat")
+    agent = signed_in(browser, live_server, "agent1")
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 760}, is_mobile=True)
+    citizen = phone.new_page()
+    citizen.set_default_timeout(10_000)
+    try:
+        agent.goto(f"{live_server}/chats/")
+        citizen.goto(f"{live_server}/chat/")
+        citizen.fill("#wc-text", "你好，请问生育津贴怎么申领？")
+        citizen.keyboard.press("Enter")
+        citizen.wait_for_selector(".wc-in:has-text('生育津贴')")
+        agent.wait_for_selector(".chat-item")
+        agent.click(".chat-item")
+        agent.wait_for_selector("text=你好，请问生育津贴怎么申领？")
+        agent.fill("#chat-text", "由用人单位通过医保经办系统在线申报，个人无需单独办理。")
+        agent.keyboard.press("Control+Enter")
+        agent.wait_for_selector(".chat-out:has-text('用人单位')")
+        db.session.expire_all()
+        [reply] = db.session.scalars(select(ChatMessage).where(ChatMessage.direction == "out")).all()
+        assert chats.send(reply.id, clock.now()) == "sent"  # what the worker does
+        citizen.wait_for_selector(".wc-out:has-text('用人单位')")  # pushed to the page
+        screenshot(citizen, "chats-03-citizen-page")
+        agent.once("dialog", lambda dialog: dialog.accept())
+        agent.click("button:has-text('结束会话')")
+        citizen.wait_for_selector("#wc-rating:not([hidden])")
+        screenshot(citizen, "chats-04-citizen-rating")
+        citizen.click("button[data-rating=basic]")
+        citizen.wait_for_selector("text=感谢您的评价！")
+        from app.models import Contact
+
+        db.session.expire_all()
+        assert db.session.scalar(select(Contact.chat_rating).where(Contact.channel == "web")) == "basic"
+    finally:
+        phone.close()
+        agent.context.close()

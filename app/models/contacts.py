@@ -126,6 +126,7 @@ class Contact(db.Model):
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     recording: Mapped[str | None] = mapped_column(String(255))
     survey_score: Mapped[int | None] = mapped_column(Integer)
+    chat_rating: Mapped[str | None] = mapped_column(String(16))  # a chat's 满意 / 基本满意 / 不满意
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     # The switch's handle on a call held in the queue (Kamailio: "tindex:tlabel" of the suspended
     # INVITE), used to connect it once an agent is free.

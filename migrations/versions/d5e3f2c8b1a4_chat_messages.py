@@ -41,6 +41,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_chat_message_contact_id'), ['contact_id'], unique=False)
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('party', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('chat_rating', sa.String(length=16), nullable=True))
         batch_op.create_index(batch_op.f('ix_contact_party'), ['party'], unique=False)
     with op.batch_alter_table('agent_presence', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chat_limit', sa.Integer(), nullable=False, server_default=sa.text('3')))
@@ -51,6 +52,7 @@ def downgrade():
         batch_op.drop_column('chat_limit')
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contact_party'))
+        batch_op.drop_column('chat_rating')
         batch_op.drop_column('party')
     with op.batch_alter_table('chat_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chat_message_contact_id'))

@@ -1,0 +1,65 @@
+// The citizen's chat: messages sent as JSON (with the page's CSRF token and an id, so a retried
+// request is stored once), replies pushed over server-sent events, the rating once the agent ends.
+(function () {
+  const list = document.getElementById("wc-messages");
+  const form = document.getElementById("wc-form");
+  const text = document.getElementById("wc-text");
+  const rating = document.getElementById("wc-rating");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const shown = new Set();
+  function add(direction, body, id) {
+    if (id && shown.has(id)) return;
+    if (id) shown.add(id);
+    const item = document.createElement("li");
+    item.className = `wc-msg wc-${direction}`;
+    item.textContent = body;
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+  function note(body) {
+    const item = document.createElement("li");
+    item.className = "wc-note";
+    item.textContent = body;
+    list.appendChild(item);
+  }
+  async function load() {
+    const response = await fetch("/chat/history", { credentials: "same-origin" });
+    if (!response.ok) return;
+    const now = await response.json();
+    now.messages.forEach((m) => add(m.direction, m.text, m.id));
+    if (now.state === "ended" && !now.rated) rating.hidden = false;
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = text.value.trim();
+    if (!body) return;
+    const response = await fetch("/chat/send", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ text: body, id: `${Date.now()}-${Math.random().toString(16).slice(2, 10)}` }) });
+    const answer = await response.json();
+    if (!response.ok) { note(answer.error || "发送失败，请重试"); return; }
+    add("in", body, answer.id);
+    text.value = "";
+    rating.hidden = true;
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+  });
+  rating.addEventListener("click", async (event) => {
+    const choice = event.target.closest("button[data-rating]");
+    if (!choice) return;
+    const response = await fetch("/chat/rate", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ rating: choice.dataset.rating }) });
+    const answer = await response.json();
+    rating.hidden = true;
+    note(answer.message || answer.error);
+  });
+  const source = new EventSource("/chat/stream");
+  source.addEventListener("reply", (event) => { const m = JSON.parse(event.data); add("out", m.text, m.message_id); });
+  source.addEventListener("ended", () => { note("坐席已结束本次会话。"); rating.hidden = false; });
+  window.addEventListener("beforeunload", () => source.close());
+  load();
+})();
