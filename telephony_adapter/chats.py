@@ -155,7 +155,26 @@ def rate(source: str, party: str, rating: str, at: datetime) -> Contact:
         raise ReplyRefused("您已评价过本次会话")
     contact.chat_rating = rating
     db.session.commit()
+    if contact.ticket_id is not None:
+        _deliver_rating(contact)
     return contact
+
+
+def _deliver_rating(contact: Contact) -> None:
+    """The rating reaches the ticket recorded from the conversation as its satisfaction (once:
+    the message id is the conversation's)."""
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    try:
+        engine.deliver_message(contact.ticket_id, "satisfaction_received",
+                               {"satisfaction": RATING_SATISFACTION[contact.chat_rating], "source": "chat_rating",
+                                "score_label": {"satisfied": "满意", "basic": "基本满意",
+                                                "dissatisfied": "不满意"}[contact.chat_rating]},
+                               f"chat-rating:{contact.source}:{contact.id}", Actor.system("chat"))
+    except engine.StepRefused as exc:  # kept on the conversation; the ticket's own callback still asks
+        log.warning("rating of conversation %s not delivered to ticket %s: %s", contact.id, contact.ticket_id,
+                    exc.message)
 
 
 def transcript(contact: Contact) -> list[ChatMessage]:

@@ -80,3 +80,45 @@ def test_the_reply_is_pushed_to_the_page_and_the_ended_chat_is_rated_once(client
     assert again.status_code == 409
     db.session.expire_all()
     assert db.session.get(Contact, conversation.id).chat_rating == "basic"
+
+
+def test_the_agent_turns_the_chat_into_a_ticket_with_its_transcript_and_the_rating_reaches_it(
+        client, web_desk, auth, monkeypatch):
+    """转为工单: the intake is filled from what the citizen wrote; the recorded ticket carries the
+    transcript as an attachment; the citizen's rating after the chat is the ticket's satisfaction."""
+    from app.models import Attachment, Ticket
+    from app.tickets import attachments
+    from telephony_adapter import chats
+
+    monkeypatch.setattr(chats, "enqueue_send", lambda message_id, delay_seconds=0: None)
+    visitor = page_token(client)
+    say(client, visitor, "生育津贴什么时候到账？", "k1")
+    say(client, visitor, "我是三月份生的孩子。", "k2")
+    conversation = db.session.scalar(select(Contact).where(Contact.channel == "web"))
+    chats.reply(web_desk, conversation, "一般在申报后 15 个工作日内到账。", clock.now())
+    visitor_cookie = client.get_cookie("hotline_session").value
+    auth.login("li")
+    form_page = client.get(f"/tickets/new?contact={conversation.id}&channel=web").get_data(as_text=True)
+    assert "生育津贴什么时候到账？" in form_page and "我是三月份生的孩子。" in form_page
+    from tests.conftest import csrf_token
+
+    response = client.post("/tickets/new", data={
+        "csrf_token": csrf_token(client, "/tickets/new"), "contact_id": conversation.id, "channel": "web",
+        "category": "consultation", "urgency": "normal", "subject": "生育津贴到账时间",
+        "content": "生育津贴什么时候到账？我是三月份生的孩子。", "handling": "on_spot",
+        "reply": "一般在申报后 15 个工作日内到账。"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    conversation = db.session.get(Contact, conversation.id)
+    ticket = db.session.get(Ticket, conversation.ticket_id)
+    [attached] = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+    assert attached.filename == f"会话记录-{conversation.id}.txt"
+    text = attachments.path_for(attached.sha256).read_text()
+    assert "市民：生育津贴什么时候到账？" in text and "坐席：一般在申报后 15 个工作日内到账。" in text
+    chats.end(web_desk, conversation, clock.now())
+    auth.logout()
+    client.set_cookie("hotline_session", visitor_cookie)  # the citizen's browser again
+    assert client.post("/chat/rate", json={"rating": "basic"}, headers={"X-CSRFToken": visitor}).status_code == 200
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert (ticket.status, ticket.satisfaction) == ("archived", "satisfied")

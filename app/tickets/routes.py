@@ -18,6 +18,9 @@ def new():
     schema = services.form_schema(None, services.INTAKE_FORM)
     values: dict = {"channel": request.args.get("channel", "phone"), "urgency": "normal",
                     "caller_phone": request.args.get("phone", "")}
+    from app.chats.services import attach_transcript, intake_prefill
+
+    values.update(intake_prefill(current_user, request.args.get("contact", type=int)))  # 转为工单 from a chat
     errors: dict[str, str] = {}
     message = None
     if request.method == "POST":
@@ -36,6 +39,7 @@ def new():
 
                 link_recorded_ticket(request.form.get("contact_id", type=int), ticket.id, current_user,
                                      request.remote_addr)
+                attach_transcript(current_user, request.form.get("contact_id", type=int), ticket, request.remote_addr)
                 article_id = request.form.get("kb_article_id", type=int)
                 if article_id and values["answered_on_spot"]:
                     services.record_kb_answer(ticket, article_id, current_user)
