@@ -119,13 +119,21 @@ def _open_callback_ticket(contact: Contact) -> None:
 def deliver_survey(contact: Contact) -> str:
     """The caller's rating reaches the ticket recorded from the call as its satisfaction message;
     the message id is the call's, so a repeated delivery changes nothing."""
+    satisfaction, label = SURVEY_SCORES[contact.survey_score]
+    return deliver_satisfaction(contact.ticket_id, satisfaction, label, "ivr_survey",
+                                f"survey:{contact.source}:{contact.call_id}", "ivr")
+
+
+def deliver_satisfaction(ticket_id: int, satisfaction: str, label: str, source: str, message_id: str,
+                         system: str) -> str:
+    """A citizen's rating given on a channel (the call's survey, the chat's rating) as the ticket's
+    satisfaction message — the same message its callback step waits for."""
     from workflows import engine
     from workflows.audit_trail import Actor
 
-    satisfaction, label = SURVEY_SCORES[contact.survey_score]
-    return engine.deliver_message(contact.ticket_id, "satisfaction_received",
-                                  {"satisfaction": satisfaction, "source": "ivr_survey", "score_label": label},
-                                  f"survey:{contact.source}:{contact.call_id}", Actor.system("ivr"))
+    return engine.deliver_message(ticket_id, "satisfaction_received",
+                                  {"satisfaction": satisfaction, "source": source, "score_label": label},
+                                  message_id, Actor.system(system))
 
 
 def _contact(source: str, call_id: str, lock: bool = False) -> Contact | None:

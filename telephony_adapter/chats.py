@@ -144,6 +144,7 @@ def latest_conversation(source: str, party: str) -> Contact | None:
 
 
 RATING_SATISFACTION = {"satisfied": "satisfied", "basic": "satisfied", "dissatisfied": "dissatisfied"}
+RATING_LABELS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 
 
 def rate(source: str, party: str, rating: str, at: datetime) -> Contact:
@@ -163,15 +164,13 @@ def rate(source: str, party: str, rating: str, at: datetime) -> Contact:
 def _deliver_rating(contact: Contact) -> None:
     """The rating reaches the ticket recorded from the conversation as its satisfaction (once:
     the message id is the conversation's)."""
+    from telephony_adapter.calls import deliver_satisfaction
     from workflows import engine
-    from workflows.audit_trail import Actor
 
     try:
-        engine.deliver_message(contact.ticket_id, "satisfaction_received",
-                               {"satisfaction": RATING_SATISFACTION[contact.chat_rating], "source": "chat_rating",
-                                "score_label": {"satisfied": "满意", "basic": "基本满意",
-                                                "dissatisfied": "不满意"}[contact.chat_rating]},
-                               f"chat-rating:{contact.source}:{contact.id}", Actor.system("chat"))
+        deliver_satisfaction(contact.ticket_id, RATING_SATISFACTION[contact.chat_rating],
+                             RATING_LABELS[contact.chat_rating], "chat_rating",
+                             f"chat-rating:{contact.source}:{contact.id}", "chat")
     except engine.StepRefused as exc:  # kept on the conversation; the ticket's own callback still asks
         log.warning("rating of conversation %s not delivered to ticket %s: %s", contact.id, contact.ticket_id,
                     exc.message)

@@ -21,23 +21,30 @@ def _settings() -> wechat.WeChatSettings:
     return wechat.WeChatSettings(config["WECHAT_TOKEN"], config.get("WECHAT_AES_KEY"), config.get("WECHAT_APPID"))
 
 
-@bp.route("/channels/wechat", methods=["GET", "POST"])
-@csrf.exempt
-def wechat_push():
-    settings = _settings()
-    args = request.args
+def _push(verify, read, limit: int, received: str):
+    """One channel's server URL: GET is its URL check (`verify()`), POST a push read by `read(body)`
+    (checked there), stored once, and answered with `received` at once; refusals say why."""
     try:
         if request.method == "GET":
-            return _text(wechat.verify_url(settings, args.get("signature", ""), args.get("timestamp", ""),
-                                           args.get("nonce", ""), args.get("echostr", "")))
-        if (request.content_length or 0) > wechat.MAX_BODY_BYTES:
+            return _text(verify())
+        if (request.content_length or 0) > limit:
             return _text("消息体过大", 413)
-        message = wechat.read_push(settings, request.get_data(cache=False)[:wechat.MAX_BODY_BYTES + 1], args)
+        message = read(request.get_data(cache=False)[:limit + 1])
     except wechat.ChannelRefused as refused:
         return _text(refused.message, refused.status)
     if message is not None:
         chats.receive(message)
-    return _text("success")  # WeChat's word for "received; no passive reply"
+    return _text(received)
+
+
+@bp.route("/channels/wechat", methods=["GET", "POST"])
+@csrf.exempt
+def wechat_push():
+    settings, args = _settings(), request.args
+    return _push(lambda: wechat.verify_url(settings, args.get("signature", ""), args.get("timestamp", ""),
+                                           args.get("nonce", ""), args.get("echostr", "")),
+                 lambda body: wechat.read_push(settings, body, args), wechat.MAX_BODY_BYTES,
+                 "success")  # WeChat's word for "received; no passive reply"
 
 
 wechat_push.channel_facing = True  # type: ignore[attr-defined]
@@ -50,17 +57,9 @@ def weibo_push():
     secret = current_app.config.get("WEIBO_APP_SECRET")
     if not secret:
         abort(404)
-    try:
-        if request.method == "GET":
-            return _text(weibo.verify_url(secret, request.args))
-        if (request.content_length or 0) > weibo.MAX_BODY_BYTES:
-            return _text("消息体过大", 413)
-        message = weibo.read_push(secret, request.get_data(cache=False)[:weibo.MAX_BODY_BYTES + 1], request.args)
-    except wechat.ChannelRefused as refused:
-        return _text(refused.message, refused.status)
-    if message is not None:
-        chats.receive(message)
-    return _text("")  # Weibo wants a quick empty 200; agents answer through the reply API
+    return _push(lambda: weibo.verify_url(secret, request.args),
+                 lambda body: weibo.read_push(secret, body, request.args), weibo.MAX_BODY_BYTES,
+                 "")  # Weibo wants a quick empty 200; agents answer through the reply API
 
 
 weibo_push.channel_facing = True  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from telephony_adapter import chats, push
 from telephony_adapter.wechat import InboundMessage
 from workflows import clock
 
-RATINGS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+RATINGS = chats.RATING_LABELS
 
 
 def _party(create: bool = False) -> str | None:
