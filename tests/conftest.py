@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -92,8 +94,17 @@ def _empty_tables() -> None:
     tables = [t for t in db.metadata.sorted_tables]
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # A request the closed page had in flight may still be reading on the live server: TRUNCATE
+        # then waits for it, or PostgreSQL ends one of the two as a deadlock. Try again shortly.
+        for attempt in range(10):
+            try:
+                with db.engine.begin() as conn:
+                    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                return
+            except OperationalError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.3)
     else:
         with db.engine.begin() as conn:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
