@@ -71,7 +71,7 @@ def open_chats(user_id: int) -> int:
         Contact.agent_id == user_id, Contact.channel.in_(CHANNELS), Contact.state == "talking")) or 0
 
 
-def assign(contact: Contact, at: datetime) -> int | None:
+def assign(contact: Contact, at: datetime, exclude: int | None = None) -> int | None:
     """Give a waiting conversation to an agent: one who is signed in and ready, has the queue's
     skill at its level and room under their chat limit — the one with the fewest open chats, then
     the longest idle. Returns the agent, or None (it waits for `assign_waiting`)."""
@@ -84,7 +84,7 @@ def assign(contact: Contact, at: datetime) -> int | None:
     skilled = select(UserSkill.user_id).where(UserSkill.skill_id == queue.skill_id, UserSkill.level >= queue.min_level)
     chosen = db.session.execute(
         select(AgentPresence.user_id).where(AgentPresence.state == "ready", AgentPresence.user_id.in_(skilled),
-                                            mine < AgentPresence.chat_limit)
+                                            mine < AgentPresence.chat_limit, AgentPresence.user_id != (exclude or 0))
         .order_by(mine, AgentPresence.idle_since, AgentPresence.user_id).limit(1)).scalar()
     if chosen is None:
         return None
@@ -295,3 +295,46 @@ def unanswered(conversations: list[Contact]) -> dict[int, int]:
             .order_by(ChatMessage.contact_id, ChatMessage.created_at, ChatMessage.id)):
         counts[contact_id] = counts.get(contact_id, 0) + 1 if direction == "in" else 0
     return counts
+
+
+def transfer(user: User, contact: Contact, at: datetime, agent_id: int | None = None,
+             queue_code: str | None = None) -> int | None:
+    """转接: to a colleague (who must be ready, with room under their limit) or back to a chat queue
+    (given to whoever may take it, or waiting there). Returns the agent who has it now, if any."""
+    if contact.agent_id != user.id or contact.state != "talking":
+        raise ReplyRefused("只能转接自己正在进行的会话")
+    if agent_id is not None:
+        presence = db.session.get(AgentPresence, agent_id)
+        if agent_id == user.id or presence is None or presence.state != "ready":
+            raise ReplyRefused("对方不在示闲状态，无法转接")
+        if open_chats(agent_id) >= presence.chat_limit:
+            raise ReplyRefused("对方接待的会话已满")
+        contact.agent_id, contact.offered_at = agent_id, at
+        given = agent_id
+    else:
+        queue = db.session.scalar(select(CallQueue).where(CallQueue.code == (queue_code or ""),
+                                                          CallQueue.code.in_(list(QUEUE_CODE.values())),
+                                                          CallQueue.active.is_(True)))
+        if queue is None:
+            raise ReplyRefused("请选择转接的同事或队列")
+        contact.agent_id, contact.state, contact.queue_id, contact.queued_at = None, "queued", queue.id, at
+        given = assign(contact, at, exclude=user.id)  # handed on: not straight back to the one handing it on
+    contact_id = contact.id
+    db.session.commit()
+    for someone in {user.id, given} - {None}:
+        push.publish(someone, "chat", {"contact_id": contact_id})
+    return given
+
+
+
+def transfer_targets(user_id: int) -> dict:
+    """Whom a conversation may be handed to: the ready colleagues who take chats, and the chat queues."""
+    chat_skills = select(CallQueue.skill_id).where(CallQueue.code.in_(list(QUEUE_CODE.values())))
+    colleagues = db.session.execute(
+        select(User.id, User.display_name).join(AgentPresence, AgentPresence.user_id == User.id)
+        .where(AgentPresence.state == "ready", User.id != user_id,
+               User.id.in_(select(UserSkill.user_id).where(UserSkill.skill_id.in_(chat_skills))))
+        .order_by(User.display_name)).all()
+    queues = db.session.execute(select(CallQueue.code, CallQueue.name).where(
+        CallQueue.code.in_(list(QUEUE_CODE.values())), CallQueue.active.is_(True)).order_by(CallQueue.code)).all()
+    return {"colleagues": colleagues, "queues": queues}

@@ -69,6 +69,9 @@ def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_t
     db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
     db.session.commit()
     factories.ready_agent("agent1", "webchat")
+    from app.knowledge.demo import seed_knowledge
+
+    seed_knowledge()  # the demo FAQ, published
     agent = signed_in(browser, live_server, "agent1")
     phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 760}, is_mobile=True)
     citizen = phone.new_page()
@@ -82,13 +85,16 @@ def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_t
         agent.wait_for_selector(".chat-item")
         agent.click(".chat-item")
         agent.wait_for_selector("text=你好，请问生育津贴怎么申领？")
-        agent.fill("#chat-text", "由用人单位通过医保经办系统在线申报，个人无需单独办理。")
+        agent.wait_for_selector("#chat-kb-list li:has-text('生育津贴怎么申领')")  # 知识库推荐 for the question
+        screenshot(agent, "chats-05-console-knowledge")
+        agent.keyboard.press("F2")  # the public answer goes into the reply box
+        assert agent.input_value("#chat-text").startswith("生育津贴是参加生育保险的女职工")
         agent.keyboard.press("Control+Enter")
-        agent.wait_for_selector(".chat-out:has-text('用人单位')")
+        agent.wait_for_selector(".chat-out:has-text('生育津贴是参加生育保险')")
         db.session.expire_all()
         [reply] = db.session.scalars(select(ChatMessage).where(ChatMessage.direction == "out")).all()
         assert chats.send(reply.id, clock.now()) == "sent"  # what the worker does
-        citizen.wait_for_selector(".wc-out:has-text('用人单位')")  # pushed to the page
+        citizen.wait_for_selector(".wc-out:has-text('生育津贴是参加生育保险')")  # pushed to the page
         screenshot(citizen, "chats-03-citizen-page")
         agent.once("dialog", lambda dialog: dialog.accept())
         agent.click("button:has-text('结束会话')")

@@ -84,3 +84,29 @@ def test_the_agent_answers_in_the_console_and_the_first_response_is_timed(client
     auth.login("wang")  # not wang's conversation
     assert client.post(f"/chats/{conversation.id}/reply", data={"csrf_token": csrf_token(client, "/chats/"),
                                                                  "text": "我来"}).status_code == 403
+
+
+def test_a_conversation_is_handed_to_a_ready_colleague_or_back_to_the_queue(client, auth, desk):
+    """转接: to wang (ready, with room) it moves at once; back to the queue it goes to whoever else
+    may take it — never straight back to the one handing it on — or waits there."""
+    li, wang = desk["li"], desk["wang"]
+    conversation = write(client, "oF", "我要投诉药店。", 21)
+    assert conversation.agent_id == li.id
+    auth.login("li")
+    token = csrf_token(client, "/chats/")
+    page = client.get(f"/chats/?c={conversation.id}").get_data(as_text=True)
+    assert f'value="user:{wang.id}"' in page and 'value="queue:wechat"' in page
+    client.post(f"/chats/{conversation.id}/transfer", data={"csrf_token": token, "target": f"user:{wang.id}"})
+    db.session.expire_all()
+    assert db.session.get(Contact, conversation.id).agent_id == wang.id
+    auth.logout()
+    auth.login("wang")
+    token = csrf_token(client, "/chats/")
+    db.session.get(AgentPresence, li.id).state = "not_ready"  # li went for a break meanwhile
+    db.session.commit()
+    client.post(f"/chats/{conversation.id}/transfer", data={"csrf_token": token, "target": "queue:wechat"})
+    db.session.expire_all()
+    back = db.session.get(Contact, conversation.id)
+    assert (back.state, back.agent_id) == ("queued", None)  # nobody else may take it now: it waits
+    refused = client.post(f"/chats/{conversation.id}/transfer", data={"csrf_token": token, "target": "queue:wechat"})
+    assert refused.status_code == 403  # no longer wang's

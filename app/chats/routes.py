@@ -35,7 +35,7 @@ def console():
                               Contact.state == "talking").order_by(Contact.offered_at, Contact.id)).all()
     chosen = request.args.get("c", type=int)
     current = next((c for c in conversations if c.id == chosen), conversations[0] if conversations else None)
-    context = {"conversations": conversations, "current": current,
+    context = {"conversations": conversations, "current": current, "targets": chats.transfer_targets(current_user.id),
                "transcript": chats.transcript(current) if current else [], "first_response": FIRST_RESPONSE_SECONDS,
                "unanswered": chats.unanswered(conversations)}
     part = request.args.get("part")
@@ -85,5 +85,27 @@ def end(contact_id: int):
     return redirect(url_for("chats.console"))
 
 
+@bp.route("/chats/<int:contact_id>/transfer", methods=["POST"])
+@permission_required("calls.work")
+def transfer(contact_id: int):
+    """转接: target "user:<id>" (a ready colleague) or "queue:<code>" (back to a chat queue)."""
+    from app.admin.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    contact = _mine(contact_id)
+    kind, _, value = (request.form.get("target") or "").partition(":")
+    try:
+        given = chats.transfer(current_user, contact, clock.now(),
+                               agent_id=int(value) if kind == "user" and value.isdigit() else None,
+                               queue_code=value if kind == "queue" else None)
+    except chats.ReplyRefused as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for("chats.console", c=contact_id))
+    flash("会话已转接给同事。" if given else "会话已转回队列，等待其他坐席接待。", "success")
+    return redirect(url_for("chats.console"))
+
+
 reply.object_scoped = True  # type: ignore[attr-defined]
+transfer.object_scoped = True  # type: ignore[attr-defined]
 end.object_scoped = True  # type: ignore[attr-defined]

@@ -50,6 +50,45 @@
     });
     text.focus();
   }
+  // 知识库推荐: answers for the citizen's last question (or what the agent is typing); a click or F2
+  // puts a public answer into the reply box.
+  const kb = document.getElementById("chat-kb");
+  let found = [];
+  async function suggest(query) {
+    if (!kb || !query || query.trim().length < 2) return;
+    const response = await fetch(`${kb.dataset.suggest}?q=${encodeURIComponent(query)}`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    found = (await response.json()).articles.slice(0, 3);
+    const list = document.getElementById("chat-kb-list");
+    list.innerHTML = "";
+    found.forEach((article, n) => {
+      const item = document.createElement("li");
+      item.className = article.visibility === "public" ? "kb-public" : "kb-internal";
+      item.dataset.n = n;
+      item.innerHTML = `<strong>${article.question}</strong>${article.visibility === "public" ? "" : " <span class=\"badge\">内部</span>"}<br><span class="muted">${article.snippet}</span>`;
+      list.appendChild(item);
+    });
+  }
+  function insert(article) {
+    if (!article || article.visibility !== "public" || !text) return;
+    text.value = text.value ? `${text.value}\n${article.answer}` : article.answer;
+    text.focus();
+  }
+  if (kb) {
+    kb.addEventListener("click", (event) => {
+      const item = event.target.closest("li[data-n]");
+      if (item) insert(found[Number(item.dataset.n)]);
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "F2") { event.preventDefault(); insert(found.find((a) => a.visibility === "public")); }
+    });
+    let pending = null;
+    text?.addEventListener("input", () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => suggest(text.value || kb.dataset.question), 300);
+    });
+    suggest(kb.dataset.question);
+  }
   document.addEventListener("hotline:chat", redraw);
   scrollDown();
   tick();
