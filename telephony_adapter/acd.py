@@ -18,7 +18,7 @@ from app.models import AgentPresence, CallQueue, Contact, UserSkill
 from telephony_adapter import presence
 
 
-def _skip_locked() -> dict:
+def skip_locked() -> dict:
     return {"skip_locked": True} if db.engine.dialect.name == "postgresql" else {}
 
 
@@ -38,7 +38,7 @@ def pick_agent(contact: Contact, now: datetime) -> AgentPresence | None:
     return db.session.scalar(
         select(AgentPresence).where(AgentPresence.state == "ready", AgentPresence.user_id.in_(agent_ids))
         .order_by(AgentPresence.idle_since, AgentPresence.user_id).limit(1)
-        .with_for_update(**_skip_locked()))
+        .with_for_update(**skip_locked()))
 
 
 def _queues_for(user_id: int) -> list[tuple]:
@@ -67,7 +67,7 @@ def pick_contact(user_id: int, now: datetime) -> Contact | None:
     return db.session.scalar(
         select(Contact).where(Contact.state == "queued", Contact.channel == "phone", or_(*served))
         .order_by(Contact.priority, Contact.queued_at, Contact.id).limit(1)
-        .with_for_update(**_skip_locked()))
+        .with_for_update(**skip_locked()))
 
 
 def _pick_contact_pg(user_id: int, now: datetime) -> Contact | None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import AgentPresence, CallQueue, ChatMessage, Contact, User, UserSkill
 from telephony_adapter import push
+from telephony_adapter.acd import skip_locked
 from telephony_adapter.wechat import InboundMessage  # the one shape every channel's message takes
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,24 @@ def receive(message: InboundMessage) -> tuple[ChatMessage, bool]:
 CHANNELS = tuple(QUEUE_CODE)
 
 
+def _open_chats_of(agent):
+    """How many conversations `agent` (a user id, or a column) has open."""
+    return select(func.count(Contact.id)).where(Contact.agent_id == agent, Contact.channel.in_(CHANNELS),
+                                                Contact.state == "talking")
+
+
 def open_chats(user_id: int) -> int:
-    return db.session.scalar(select(func.count(Contact.id)).where(
-        Contact.agent_id == user_id, Contact.channel.in_(CHANNELS), Contact.state == "talking")) or 0
+    return db.session.scalar(_open_chats_of(user_id)) or 0
+
+
+def belongs_to(contact: Contact, user_id: int) -> bool:
+    """A conversation (not a call) this agent has."""
+    return contact.channel in CHANNELS and contact.agent_id == user_id
+
+
+def _give(contact: Contact, user_id: int, at: datetime) -> None:
+    contact.agent_id, contact.state, contact.offered_at = user_id, "talking", at
+    contact.wait_seconds = max(0.0, (at - contact.queued_at).total_seconds()) if contact.queued_at else 0.0
 
 
 def assign(contact: Contact, at: datetime, exclude: int | None = None) -> int | None:
@@ -78,18 +94,14 @@ def assign(contact: Contact, at: datetime, exclude: int | None = None) -> int | 
     queue = db.session.get(CallQueue, contact.queue_id) if contact.queue_id else None
     if queue is None:
         return None
-    mine = (select(func.count(Contact.id)).where(Contact.agent_id == AgentPresence.user_id,
-                                                 Contact.channel.in_(CHANNELS), Contact.state == "talking")
-            .correlate(AgentPresence).scalar_subquery())
+    mine = _open_chats_of(AgentPresence.user_id).correlate(AgentPresence).scalar_subquery()
     skilled = select(UserSkill.user_id).where(UserSkill.skill_id == queue.skill_id, UserSkill.level >= queue.min_level)
     chosen = db.session.execute(
         select(AgentPresence.user_id).where(AgentPresence.state == "ready", AgentPresence.user_id.in_(skilled),
                                             mine < AgentPresence.chat_limit, AgentPresence.user_id != (exclude or 0))
         .order_by(mine, AgentPresence.idle_since, AgentPresence.user_id).limit(1)).scalar()
-    if chosen is None:
-        return None
-    contact.agent_id, contact.state, contact.offered_at = chosen, "talking", at
-    contact.wait_seconds = max(0.0, (at - contact.queued_at).total_seconds()) if contact.queued_at else 0.0
+    if chosen is not None:
+        _give(contact, chosen, at)
     return chosen
 
 
@@ -107,18 +119,13 @@ def assign_waiting(user_id: int, at: datetime) -> list[int]:
     if room > 0 and served:
         for contact in db.session.scalars(select(Contact).where(
                 Contact.state == "queued", Contact.channel.in_(CHANNELS), Contact.queue_id.in_(served))
-                .order_by(Contact.queued_at, Contact.id).limit(room).with_for_update(**_skip_locked())):
-            contact.agent_id, contact.state, contact.offered_at = user_id, "talking", at
-            contact.wait_seconds = max(0.0, (at - contact.queued_at).total_seconds()) if contact.queued_at else 0.0
+                .order_by(Contact.queued_at, Contact.id).limit(room).with_for_update(**skip_locked())):
+            _give(contact, user_id, at)
             given.append(contact.id)
     db.session.commit()
     for contact_id in given:
         push.publish(user_id, "chat", {"contact_id": contact_id})
     return given
-
-
-def _skip_locked() -> dict:
-    return {"skip_locked": True} if db.engine.dialect.name == "postgresql" else {}
 
 
 def end(user: User, contact: Contact, at: datetime) -> None:
@@ -201,7 +208,7 @@ def reply(user: User, contact: Contact, text: str, at: datetime) -> ChatMessage:
         raise ReplyRefused("回复最多 2000 个字")
     if contact.channel not in QUEUE_CODE or contact.state == "ended":
         raise ReplyRefused("该会话已结束")
-    if contact.agent_id != user.id:
+    if not belongs_to(contact, user.id):
         raise ReplyRefused("该会话不在您的名下")
     row = ChatMessage(contact_id=contact.id, source=contact.source, direction="out", kind="text", text=text,
                       author_id=user.id, created_at=at, send_state="pending")

@@ -21,7 +21,7 @@ def _mine(contact_id: int) -> Contact:
     contact = db.session.get(Contact, contact_id)
     if contact is None:
         abort(404)
-    if contact.channel not in chats.CHANNELS or contact.agent_id != current_user.id:
+    if not chats.belongs_to(contact, current_user.id):
         abort(403)  # not a conversation of theirs
     return contact
 
@@ -29,19 +29,24 @@ def _mine(contact_id: int) -> Contact:
 @bp.route("/chats/")
 @permission_required("calls.work")
 def console():
-    chats.assign_waiting(current_user.id, clock.now())  # room on opening: take what waits
+    part = request.args.get("part")  # a pushed redraw asks for the list or the transcript alone
+    if part not in ("list", "transcript"):
+        part = None
+        chats.assign_waiting(current_user.id, clock.now())  # room on opening: take what waits
     conversations = db.session.scalars(
         select(Contact).where(Contact.agent_id == current_user.id, Contact.channel.in_(chats.CHANNELS),
                               Contact.state == "talking").order_by(Contact.offered_at, Contact.id)).all()
     chosen = request.args.get("c", type=int)
     current = next((c for c in conversations if c.id == chosen), conversations[0] if conversations else None)
-    context = {"conversations": conversations, "current": current, "targets": chats.transfer_targets(current_user.id),
-               "transcript": chats.transcript(current) if current else [], "first_response": FIRST_RESPONSE_SECONDS,
-               "unanswered": chats.unanswered(conversations)}
-    part = request.args.get("part")
-    if part in ("list", "transcript"):
-        return render_template(f"chats/_{part}.html", **context)
-    return render_template("chats/console.html", **context)
+    context = {"conversations": conversations, "current": current, "first_response": FIRST_RESPONSE_SECONDS}
+    if part in (None, "list"):
+        context["unanswered"] = chats.unanswered(conversations)
+    if part in (None, "transcript"):
+        context["transcript"] = chats.transcript(current) if current else []
+    if part is None:
+        context["targets"] = chats.transfer_targets(current_user.id)
+        return render_template("chats/console.html", **context)
+    return render_template(f"chats/_{part}.html", **context)
 
 
 console.object_scoped = True  # type: ignore[attr-defined]

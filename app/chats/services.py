@@ -14,9 +14,7 @@ from telephony_adapter import chats
 
 def own_conversation(user: User, contact_id: int | None) -> Contact | None:
     contact = db.session.get(Contact, contact_id) if contact_id else None
-    if contact is None or contact.channel not in chats.CHANNELS or contact.agent_id != user.id:
-        return None
-    return contact
+    return contact if contact is not None and chats.belongs_to(contact, user.id) else None
 
 
 def intake_prefill(user: User, contact_id: int | None) -> dict:

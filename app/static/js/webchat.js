@@ -7,6 +7,7 @@
   const rating = document.getElementById("wc-rating");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const shown = new Set();
+  let rated = false;
   function add(direction, body, id) {
     if (id && shown.has(id)) return;
     if (id) shown.add(id);
@@ -27,7 +28,7 @@
     if (!response.ok) return;
     const now = await response.json();
     now.messages.forEach((m) => add(m.direction, m.text, m.id));
-    if (now.state === "ended" && !now.rated) rating.hidden = false;
+    if (now.state === "ended" && !now.rated && !rated) rating.hidden = false;
   }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -54,12 +55,15 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ rating: choice.dataset.rating }) });
     const answer = await response.json();
+    rated = true;
     rating.hidden = true;
     note(answer.message || answer.error);
   });
   const source = new EventSource("/chat/stream");
   source.addEventListener("reply", (event) => { const m = JSON.parse(event.data); add("out", m.text, m.message_id); });
   source.addEventListener("ended", () => { note("坐席已结束本次会话。"); rating.hidden = false; });
+  // On (re)connecting, catch up from the history: a reply or the end pushed while the stream was
+  // down (or not yet open) is shown all the same.
+  source.addEventListener("open", load);
   window.addEventListener("beforeunload", () => source.close());
-  load();
 })();
