@@ -85,6 +85,10 @@ def seed_demo_data() -> bool:
     # The chat channels' queues (微信, 微博, 网页), served by the 在线客服 skill: agent1 takes chats.
     for code, name in (("wechat", "微信客服"), ("weibo", "微博客服"), ("web_chat", "网页客服")):
         db.session.add(CallQueue(code=code, name=name, skill=skills["chat"], min_level=1, active=True))
+    from app.chats.settings import DEFAULT_CANNED
+    from app.models import CannedReply
+
+    db.session.add_all(CannedReply(text=text, position=n) for n, text in enumerate(DEFAULT_CANNED, 1))
     db.session.flush()
     _seed_voice_menu()
     from app.people.demo import seed_demo_people

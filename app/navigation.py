@@ -26,6 +26,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets.search_view", "本部门工单", "tickets.view_department", "工单", "查询本部门的全部工单"),
     NavItem("chats.console", "在线客服", "calls.work", "话务", "微信、微博与网页的会话：同时接待多位市民，30 秒内首次回复"),
     NavItem("calls.records", "来电记录", "calls.view", "话务", "每一通来电的排队、振铃、通话、保持与整理时长，放弃呼叫"),
+    NavItem("chats.records", "会话记录", "calls.view", "话务", "每个会话的首次回复、挂机时长与市民评价，超时标红"),
+    NavItem("chats.settings_page", "在线客服设置", "calls.configure", "话务", "常用语与每位坐席同时接待的会话数"),
     NavItem("calls.queues", "呼叫队列", "calls.configure", "话务", "队列的服务技能、最低等级、溢出与最长等待，语音导航按键"),
     NavItem("calls.ivr_menu", "语音导航", "calls.configure", "话务", "来电欢迎语与按键菜单：转人工队列、自助语音、预约回拨"),
     NavItem("knowledge.index", "知识库", "kb.view", "知识库", "政策与业务问答检索，受理时自动推荐答案"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -29,9 +30,13 @@ def open_conversation(source: str, party: str) -> Contact | None:
                                                    Contact.state != "ended").order_by(Contact.id.desc()).limit(1))
 
 
-def receive(message: InboundMessage) -> tuple[ChatMessage, bool]:
+LEAVING_EVENTS = {"unsubscribe"}  # a user who unfollows has left whatever conversation they had
+
+
+def receive(message: InboundMessage) -> tuple[ChatMessage | None, bool]:
     """Store an incoming message in its conversation (opened if need be), in one transaction.
-    Returns the message and whether it is new (False: the channel delivered it again)."""
+    Returns the message and whether it is new (False: the channel delivered it again; None: a
+    user leaving who had no conversation open, which nobody needs to serve)."""
     known = _known(message)
     if known is not None:
         return known, False
@@ -39,6 +44,9 @@ def receive(message: InboundMessage) -> tuple[ChatMessage, bool]:
 
     now = clock.now()  # the service clock runs from when the hotline has the message, not the channel's stamp
     contact = open_conversation(message.source, message.party)
+    leaving = message.kind == "event" and (message.data or {}).get("event") in LEAVING_EVENTS
+    if contact is None and leaving:
+        return None, False
     if contact is None:
         queue = db.session.scalar(select(CallQueue).where(CallQueue.code == QUEUE_CODE.get(message.source, ""),
                                                           CallQueue.active.is_(True)))
@@ -51,6 +59,10 @@ def receive(message: InboundMessage) -> tuple[ChatMessage, bool]:
                       kind=message.kind, text=message.text[:4000], created_at=message.at,
                       data_json=json.dumps(message.data, ensure_ascii=False) if message.data else None)
     db.session.add(row)
+    if leaving:
+        _left(contact, now)
+    elif contact.completed_at is not None:
+        contact.completed_at = None  # the citizen came back before the agent closed: not complete after all
     if contact.state == "queued" and contact.agent_id is None:
         assign(contact, now)
     agent_id, contact_id = contact.agent_id, contact.id
@@ -128,10 +140,37 @@ def assign_waiting(user_id: int, at: datetime) -> list[int]:
     return given
 
 
+def _left(contact: Contact, at: datetime) -> None:
+    """The citizen left: a conversation nobody had taken yet is abandoned (放弃); one being served
+    is complete (会话完毕) — the agent's 30 s to close it (人工挂机时长) run from now."""
+    if contact.state == "queued":
+        contact.state, contact.ended_at, contact.abandoned = "ended", at, True
+    contact.completed_at = contact.completed_at or at
+
+
+def leave(source: str, party: str, at: datetime) -> Contact | None:
+    """The citizen ends the conversation from their side (the web page's 结束对话)."""
+    contact = open_conversation(source, party)
+    if contact is None:
+        return None
+    _left(contact, at)
+    db.session.add(ChatMessage(contact_id=contact.id, source=source, direction="in", kind="event",
+                               text="市民结束了对话", created_at=at, data_json=json.dumps({"event": "leave"})))
+    agent_id, contact_id = contact.agent_id, contact.id
+    db.session.commit()
+    if agent_id is not None:
+        push.publish(agent_id, "chat", {"contact_id": contact_id})
+    return contact
+
+
 def end(user: User, contact: Contact, at: datetime) -> None:
-    """结束会话: the conversation is closed and the citizen asked for a rating (on the web page)."""
+    """结束会话: the conversation is closed and the citizen asked for a rating (on the web page).
+    Unless the citizen left first, the conversation was complete at its last message."""
     if contact.agent_id != user.id or contact.state != "talking":
         raise ReplyRefused("只能结束自己正在进行的会话")
+    if contact.completed_at is None:
+        last = db.session.scalar(select(func.max(ChatMessage.created_at)).where(ChatMessage.contact_id == contact.id))
+        contact.completed_at = min(last or at, at)
     contact.state, contact.ended_at = "ended", at
     contact.talk_seconds = max(0.0, (at - contact.offered_at).total_seconds()) if contact.offered_at else 0.0
     source, party = contact.source, contact.party
@@ -291,17 +330,34 @@ def _channel_sender(source: str):
     raise SendFailed(f"渠道 {source} 暂不支持发送", permanent=True)
 
 
-def unanswered(conversations: list[Contact]) -> dict[int, int]:
-    """For each conversation, how many of the citizen's messages came after the agent's last answer."""
+@dataclass
+class Waiting:
+    """Where a conversation stands for the agent's timers: how many of the citizen's messages came
+    after the agent's last answer (and since when the oldest of them waits), and when the last
+    message of either side was (the close countdown runs from it once the citizen has an answer)."""
+
+    unanswered: int = 0
+    since: datetime | None = None
+    last_at: datetime | None = None
+
+
+def waiting(conversations: list[Contact]) -> dict[int, Waiting]:
     ids = [c.id for c in conversations]
+    found: dict[int, Waiting] = {contact_id: Waiting() for contact_id in ids}
     if not ids:
-        return {}
-    counts: dict[int, int] = {}
-    for contact_id, direction in db.session.execute(
-            select(ChatMessage.contact_id, ChatMessage.direction).where(ChatMessage.contact_id.in_(ids))
+        return found
+    for contact_id, direction, kind, at in db.session.execute(
+            select(ChatMessage.contact_id, ChatMessage.direction, ChatMessage.kind, ChatMessage.created_at)
+            .where(ChatMessage.contact_id.in_(ids))
             .order_by(ChatMessage.contact_id, ChatMessage.created_at, ChatMessage.id)):
-        counts[contact_id] = counts.get(contact_id, 0) + 1 if direction == "in" else 0
-    return counts
+        now = found[contact_id]
+        now.last_at = at
+        if direction == "out":
+            now.unanswered, now.since = 0, None
+        elif kind != "event":  # a subscribe or a menu click is not a question waiting for an answer
+            now.unanswered += 1
+            now.since = now.since or at
+    return found
 
 
 def transfer(user: User, contact: Contact, at: datetime, agent_id: int | None = None,

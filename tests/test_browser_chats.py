@@ -30,6 +30,10 @@ def test_a_wechat_message_pops_into_the_console_and_the_agent_answers_it(app, li
     db.session.add(CallQueue(code="wechat", name="微信客服", skill_id=skill.id, min_level=1))
     db.session.commit()
     factories.ready_agent("agent1", "wechat")
+    from app.models import CannedReply
+
+    db.session.add(CannedReply(text="您好，这里是医保服务热线在线客服。", position=1))
+    db.session.commit()
     page = signed_in(browser, live_server, "agent1")
     try:
         page.goto(f"{live_server}/chats/")
@@ -43,7 +47,8 @@ def test_a_wechat_message_pops_into_the_console_and_the_agent_answers_it(app, li
         page.click(".chat-item")
         page.wait_for_selector("text=我在深圳工作，参保在本市。")
         screenshot(page, "chats-01-new-conversation")
-        page.select_option("#chat-canned", index=1)
+        page.select_option("#chat-canned", index=1)  # the manager's 常用语
+        assert page.input_value("#chat-text") == "您好，这里是医保服务热线在线客服。"
         page.fill("#chat-text", page.input_value("#chat-text") + "异地就医备案可在国家医保服务平台 APP 办理。")
         page.keyboard.press("Control+Enter")
         page.wait_for_selector(".chat-out:has-text('国家医保服务平台')")
@@ -51,7 +56,9 @@ def test_a_wechat_message_pops_into_the_console_and_the_agent_answers_it(app, li
         [reply] = db.session.scalars(select(ChatMessage).where(ChatMessage.direction == "out")).all()
         assert chats.send(reply.id, clock.now()) == "sent"  # what the worker does
         page.wait_for_selector(".chat-out:has-text('已送达')")
-        assert page.inner_text(".chat-item .chat-timer") == ""  # answered: no countdown any more
+        # answered: no first-reply countdown any more; the 30 s to close run from the answer
+        assert page.inner_text(".chat-item .chat-timer").startswith("结束")
+        assert page.input_value("#chat-text") == ""
         assert api.sent[0]["touser"] == "oCitizenBrowser01"
         screenshot(page, "chats-02-answered")
     finally:
@@ -96,6 +103,14 @@ def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_t
         assert chats.send(reply.id, clock.now()) == "sent"  # what the worker does
         citizen.wait_for_selector(".wc-out:has-text('生育津贴是参加生育保险')")  # pushed to the page
         screenshot(citizen, "chats-03-citizen-page")
+        citizen.once("dialog", lambda dialog: dialog.accept())
+        citizen.click("#wc-leave")  # 结束对话 from the citizen's side
+        citizen.wait_for_selector("text=您已结束本次对话。")
+        # pushed to the console: the badge, the note, and the 30 s to close counting down
+        agent.wait_for_selector(".chat-item .badge:has-text('已离开')")
+        agent.wait_for_selector(".chat-event:has-text('市民结束了对话')")
+        agent.wait_for_selector(".chat-timer:has-text('结束')")
+        screenshot(agent, "chats-06-citizen-left")
         agent.once("dialog", lambda dialog: dialog.accept())
         agent.click("button:has-text('结束会话')")
         citizen.wait_for_selector("#wc-rating:not([hidden])")
@@ -108,4 +123,49 @@ def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_t
         assert db.session.scalar(select(Contact.chat_rating).where(Contact.channel == "web")) == "basic"
     finally:
         phone.close()
+        agent.context.close()
+    factories.user("lead1", ["team_lead"])
+    lead = signed_in(browser, live_server, "lead1")
+    try:
+        lead.goto(f"{live_server}/chats/records")
+        lead.wait_for_selector("#chats-table td:has-text('agent1')")
+        assert "基本满意" in lead.inner_text("#chats-table")
+        assert "100.0%" in lead.inner_text("#chat-figures")  # one rated, 基本满意 counts as satisfied
+        screenshot(lead, "chats-08-records")
+        lead.click("text=会话内容")
+        lead.wait_for_selector(".chat-event:has-text('市民结束了对话')")
+        screenshot(lead, "chats-09-record")
+    finally:
+        lead.context.close()
+
+
+def test_a_manager_adds_a_canned_reply_and_lowers_an_agents_chat_limit(app, live_server, browser):
+    from app.models import AgentPresence
+
+    skill = factories.skill("webchat", "网页客服")
+    db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
+    db.session.commit()
+    agent1 = factories.ready_agent("agent1", "webchat")
+    factories.user("boss", ["manager"])
+    page = signed_in(browser, live_server, "boss")
+    try:
+        page.goto(f"{live_server}/")
+        page.click("text=在线客服设置")
+        page.fill("#canned-new input[name=text]", "请您保持在线，我马上为您查询。")
+        page.click("#canned-new button")
+        page.wait_for_selector("text=常用语已保存。")
+        page.fill(f"input[name=limit-{agent1.id}]", "2")
+        page.click("#limits-form button")
+        page.wait_for_selector("text=已更新 1 位坐席的同时接待数。")
+        screenshot(page, "chats-07-settings")
+        db.session.expire_all()
+        assert db.session.get(AgentPresence, agent1.id).chat_limit == 2
+    finally:
+        page.context.close()
+    agent = signed_in(browser, live_server, "agent1")
+    try:
+        agent.goto(f"{live_server}/chats/")
+        agent.wait_for_selector("h1:has-text('在线客服')")
+        assert "请您保持在线，我马上为您查询。" not in agent.content()  # no conversation open: no reply box
+    finally:
         agent.context.close()

@@ -18,7 +18,7 @@ from tests.conftest import csrf_token
 
 PUBLIC = {"static", "auth.login", "main.healthz",
           # the citizens' chat page (no account; tests/test_webchat.py)
-          "webchat.page", "webchat.send", "webchat.history", "webchat.stream", "webchat.rate"}
+          "webchat.page", "webchat.send", "webchat.history", "webchat.stream", "webchat.rate", "webchat.leave"}
 # Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
 # tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
 SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
@@ -94,14 +94,18 @@ def world(app, tmp_path, monkeypatch):
     from app.models import IvrNode
 
     menu = IvrNode(kind="menu", label="欢迎", prompt="欢迎致电 12393")
-    db.session.add_all([queue, call, menu])
+    from app.models import CannedReply
+
+    conversation = Contact(channel="web", source="web", call_id="w1:1", party="w1", state="ended", ivr_path="")
+    canned = CannedReply(text="您好，请问有什么可以帮您？", position=1)
+    db.session.add_all([queue, call, menu, conversation, canned])
     db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,
             "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
             "ticket_id": ticket.id, "task_id": task, "attachment_id": attachment.id,
             "process_id": "ticket", "number": 1, "name": "ticket.bpmn", "person_id": insured.id,
             "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
-            "node_id": menu.id}
+            "node_id": menu.id, "conversation_id": conversation.id, "reply_id": canned.id}
 
 
 def tasks_of(ticket_id):

@@ -55,6 +55,12 @@ def text_message(openid: str, content: str, msg_id: int, at: int = 1796459000) -
             f"<MsgId>{msg_id}</MsgId></xml>")
 
 
+def event_message(openid: str, event: str, at: int = 1796459200) -> str:
+    """An event push (subscribe, unsubscribe …): no MsgId; WeChat retries it with the same time."""
+    return (f"<xml><ToUserName><![CDATA[gh_hotline]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event></xml>")
+
+
 class ApiServer:
     """cgi-bin/token and cgi-bin/message/custom/send. `stale_once` makes the first send answer
     40001 (the token was revoked), `refuse` answers every send with that error code."""

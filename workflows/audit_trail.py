@@ -36,6 +36,13 @@ class Actor:
     def system(cls, what: str = "system") -> Actor:
         return cls(None, what, None, None)
 
+    @classmethod
+    def of(cls, user, ip: str | None, role: str | None = None) -> Actor:
+        """A signed-in user acting in `role`, or in their leading role (班长 before the rest)."""
+        if role is None:
+            role = "team_lead" if user.has_role("team_lead") else next(iter(user.roles), None)
+        return cls(user.id, user.username, role, ip)
+
 
 _CANONICAL_FIELDS = ("ticket_id", "user_id", "username", "role", "ip", "action", "task_name", "summary", "data_json")
 

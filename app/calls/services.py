@@ -101,8 +101,7 @@ def play_recording(user: User, contact: Contact, ip: str | None) -> bytes:
         audio = recordings.wav_from_pcap(path.read_bytes())
     except (ValueError, OSError):
         abort(404)
-    role = "team_lead" if user.has_role("team_lead") else next(iter(user.roles), None)
-    audit_trail.append(audit_trail.Actor(user.id, user.username, role, ip), "recording.play",
+    audit_trail.append(audit_trail.Actor.of(user, ip), "recording.play",
                        summary=f"收听通话录音（来电 {contact.caller or '未知号码'}）",
                        data={"contact_id": contact.id, "call_id": contact.call_id, "ticket_id": contact.ticket_id})
     db.session.commit()
@@ -162,8 +161,7 @@ def talk_command(user: User, contact: Contact, action: str, target: str | None, 
         except ValueError:
             message = None
         raise TalkRefused(message or "语音平台拒绝了该操作")
-    role = next(iter(user.roles), None)
-    audit_trail.append(audit_trail.Actor(user.id, user.username, role, ip), f"call.{action}",
+    audit_trail.append(audit_trail.Actor.of(user, ip), f"call.{action}",
                        summary=f"{TALK_ACTIONS[action]}（来电 {contact.caller or '未知号码'}）"
                        + (f"：{colleague.display_name}" if colleague else ""),
                        data={"contact_id": contact.id, "call_id": contact.call_id, "ticket_id": contact.ticket_id,

@@ -8,13 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.permissions import permission_required
-from app.chats import bp
+from app.chats import bp, indicators, settings
 from app.extensions import db
 from app.models import Contact
 from telephony_adapter import chats
 from workflows import clock
-
-FIRST_RESPONSE_SECONDS = 30  # the indicator: an agent answers a new conversation within 30 s
 
 
 def _mine(contact_id: int) -> Contact:
@@ -38,13 +36,15 @@ def console():
                               Contact.state == "talking").order_by(Contact.offered_at, Contact.id)).all()
     chosen = request.args.get("c", type=int)
     current = next((c for c in conversations if c.id == chosen), conversations[0] if conversations else None)
-    context = {"conversations": conversations, "current": current, "first_response": FIRST_RESPONSE_SECONDS}
+    context = {"conversations": conversations, "current": current,
+               "first_response": indicators.FIRST_RESPONSE_SECONDS, "close_within": indicators.CLOSE_SECONDS}
     if part in (None, "list"):
-        context["unanswered"] = chats.unanswered(conversations)
+        context["waiting"] = chats.waiting(conversations)
     if part in (None, "transcript"):
         context["transcript"] = chats.transcript(current) if current else []
     if part is None:
         context["targets"] = chats.transfer_targets(current_user.id)
+        context["canned"] = settings.canned_replies()
         return render_template("chats/console.html", **context)
     return render_template(f"chats/_{part}.html", **context)
 
@@ -114,3 +114,109 @@ def transfer(contact_id: int):
 reply.object_scoped = True  # type: ignore[attr-defined]
 transfer.object_scoped = True  # type: ignore[attr-defined]
 end.object_scoped = True  # type: ignore[attr-defined]
+
+
+@bp.route("/chats/records")
+@permission_required("calls.view")
+def records():
+    """会话记录: a day's conversations with their indicators; the figures above sum them up."""
+    from datetime import date, timedelta
+
+    from app.timefmt import local_day_bounds, local_today
+
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = local_today(clock.now())
+    channel = request.args.get("channel", "")
+    start, end = local_day_bounds(day)
+    query = select(Contact).where(Contact.channel.in_(chats.CHANNELS), Contact.started_at >= start,
+                                  Contact.started_at < end)
+    if channel in chats.CHANNELS:
+        query = query.where(Contact.channel == channel)
+    contacts = db.session.scalars(query.order_by(Contact.started_at.desc(), Contact.id.desc())).all()
+    rows, summary = indicators.measure(contacts, clock.now())
+    late = request.args.get("late") == "1"
+    if late:
+        rows = [r for r in rows if r.first_response_late or r.close_late]
+    return render_template("chats/records.html", rows=rows, summary=summary, day=day, channel=channel, late=late,
+                           previous=day - timedelta(days=1), following=day + timedelta(days=1),
+                           first_response=indicators.FIRST_RESPONSE_SECONDS, close_within=indicators.CLOSE_SECONDS)
+
+
+@bp.route("/chats/records/<int:conversation_id>")
+@permission_required("calls.view")
+def record(conversation_id: int):
+    """One conversation's transcript (the reading is audited, like playing a call's recording)."""
+    from app.chats.services import read_transcript
+
+    contact = db.session.get(Contact, conversation_id)
+    if contact is None or contact.channel not in chats.CHANNELS:
+        abort(404)
+    transcript = read_transcript(current_user, contact, request.remote_addr)
+    [row], _ = indicators.measure([contact], clock.now())
+    return render_template("chats/record.html", row=row, contact=contact, transcript=transcript,
+                           first_response=indicators.FIRST_RESPONSE_SECONDS, close_within=indicators.CLOSE_SECONDS)
+
+
+@bp.route("/chats/settings")
+@permission_required("calls.configure")
+def settings_page():
+    return render_template("chats/settings.html", canned=settings.canned_replies(), agents=settings.chat_agents(),
+                           limit_range=settings.CHAT_LIMIT_RANGE, max_canned=settings.MAX_CANNED)
+
+
+def _confirmed() -> None:
+    from app.admin.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+@bp.route("/chats/settings/canned", methods=["POST"])
+@bp.route("/chats/settings/canned/<int:reply_id>", methods=["POST"])
+@permission_required("calls.configure")
+def save_canned(reply_id: int | None = None):
+    _confirmed()
+    try:
+        settings.save_canned(current_user, request.form.get("text", ""), request.remote_addr, reply_id,
+                             request.form.get("position", type=int))
+    except settings.SettingRefused as exc:
+        flash(exc.message, "warning")
+    else:
+        flash("常用语已保存。", "success")
+    return redirect(url_for("chats.settings_page"))
+
+
+@bp.route("/chats/settings/canned/<int:reply_id>/delete", methods=["POST"])
+@permission_required("calls.configure")
+def delete_canned(reply_id: int):
+    _confirmed()
+    try:
+        settings.delete_canned(current_user, reply_id, request.remote_addr)
+    except settings.SettingRefused as exc:
+        flash(exc.message, "warning")
+    else:
+        flash("常用语已删除。", "success")
+    return redirect(url_for("chats.settings_page"))
+
+
+@bp.route("/chats/settings/limits", methods=["POST"])
+@permission_required("calls.configure")
+def save_limits():
+    _confirmed()
+    wanted: dict[int, int] = {}
+    for key, value in request.form.items():
+        if key.startswith("limit-"):
+            agent, number = key.removeprefix("limit-"), value.strip()
+            if not agent.isdigit() or not number.lstrip("-").isdigit():
+                flash("同时接待数须为整数", "warning")
+                return redirect(url_for("chats.settings_page"))
+            wanted[int(agent)] = int(number)
+    try:
+        changed = settings.set_chat_limits(current_user, wanted, request.remote_addr)
+    except settings.SettingRefused as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(f"已更新 {changed} 位坐席的同时接待数。" if changed else "同时接待数没有变化。", "success")
+    return redirect(url_for("chats.settings_page"))

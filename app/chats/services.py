@@ -50,3 +50,15 @@ def attach_transcript(user: User, contact_id: int | None, ticket: Ticket, ip: st
         return
     upload = FileStorage(io.BytesIO(transcript_text(contact).encode()), filename=f"会话记录-{contact.id}.txt")
     attachments.add(ticket, user, upload, Actor(user.id, user.username, "agent", ip))
+
+
+def read_transcript(user: User, contact: Contact, ip: str | None) -> list:
+    """A conversation read from 会话记录 (QA, team leads, auditors): what the citizen wrote may hold
+    their personal details, so the reading is audited like playing a call's recording."""
+    from workflows import audit_trail
+
+    audit_trail.append(audit_trail.Actor.of(user, ip), "chat.transcript_read",
+                       summary=f"查看会话记录（{contact.channel}，用户 {contact.party}）",
+                       data={"contact_id": contact.id, "ticket_id": contact.ticket_id})
+    db.session.commit()
+    return chats.transcript(contact)

@@ -6,7 +6,7 @@ their own department (and the units below it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import OpenTask, Ticket, User
 from app.models.types import utcnow
 from app.roles import DEPT_HANDLER
-from app.timefmt import display_zone
+from app.timefmt import local_day_bounds, local_today
 
 VIEWS = {"mine": "我的待办", "pool": "待认领", "department": "本部门"}
 NEAR_DEADLINE = timedelta(hours=24)
@@ -31,9 +31,7 @@ class Filters:
 
 
 def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
-    local = now.astimezone(display_zone())
-    start = datetime.combine(local.date(), time.min, tzinfo=display_zone())
-    return start, start + timedelta(days=1)
+    return local_day_bounds(local_today(now))
 
 
 def _view_conditions(user: User, view: str) -> list:

@@ -1,7 +1,7 @@
 """The domain's tables; importing this package registers every model with the metadata."""
 
 from app.models.audit import AuditEntry, AuditHead
-from app.models.chats import ChatMessage
+from app.models.chats import CannedReply, ChatMessage
 from app.models.contacts import AgentPresence, AgentStateLog, CallQueue, Contact, ContactEvent, IvrNode
 from app.models.knowledge import (
     KbAnswerUse,
@@ -20,7 +20,7 @@ from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketS
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
 
 __all__ = [
-    "AgentPresence", "AgentStateLog", "CallQueue", "ChatMessage", "Contact", "ContactEvent", "IvrNode",
+    "AgentPresence", "AgentStateLog", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent", "IvrNode",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
     "PolicyChangeArticle",
     "Attachment", "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
@@ -38,6 +38,17 @@ class ChatMessage(db.Model):
     error: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    author = relationship("User")
+
     @property
     def kind_label(self) -> str:
         return MESSAGE_KINDS.get(self.kind, self.kind)
+
+
+class CannedReply(db.Model):
+    """常用语: a sentence agents put into a chat reply with one choice; managers keep the list."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the order agents see them in
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -127,6 +127,9 @@ class Contact(db.Model):
     recording: Mapped[str | None] = mapped_column(String(255))
     survey_score: Mapped[int | None] = mapped_column(Integer)
     chat_rating: Mapped[str | None] = mapped_column(String(16))  # a chat's 满意 / 基本满意 / 不满意
+    # A chat's 会话完毕: when the citizen left, else (set when the agent ends it) the last message.
+    # 人工挂机时长 = ended_at - completed_at (goal ≤ 30 s).
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     # The switch's handle on a call held in the queue (Kamailio: "tindex:tlabel" of the suspended
     # INVITE), used to connect it once an agent is free.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from openpyxl import Workbook
 from sqlalchemy import Select, select
@@ -17,7 +17,7 @@ from app.people import access
 from app.people.identity import mask
 from app.people.services import classify, id_number_of
 from app.roles import ROLE_LABELS
-from app.timefmt import display_zone, local_time
+from app.timefmt import local_midnight, local_time
 
 EXPORT_LIMIT = 50_000
 
@@ -47,9 +47,6 @@ def filter_from(args) -> LogFilter:
                      date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")))
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=display_zone())
-
 
 def _query(f: LogFilter) -> Select:
     query = select(PersonAccess).options(joinedload(PersonAccess.person), joinedload(PersonAccess.user))
@@ -72,9 +69,9 @@ def _query(f: LogFilter) -> Select:
     if f.action:
         query = query.where(PersonAccess.action == f.action)
     if f.date_from:
-        query = query.where(PersonAccess.occurred_at >= _midnight(f.date_from))
+        query = query.where(PersonAccess.occurred_at >= local_midnight(f.date_from))
     if f.date_to:
-        query = query.where(PersonAccess.occurred_at < _midnight(f.date_to + timedelta(days=1)))
+        query = query.where(PersonAccess.occurred_at < local_midnight(f.date_to + timedelta(days=1)))
     return query.order_by(PersonAccess.occurred_at.desc(), PersonAccess.id.desc())
 
 

@@ -60,7 +60,7 @@ def known_process(process_id: str) -> str:
 
 
 def actor(user: User, ip: str | None) -> Actor:
-    return Actor(user.id, user.username, "manager", ip)
+    return Actor.of(user, ip, "manager")
 
 
 def version(process_id: str, number: int) -> ProcessVersion:

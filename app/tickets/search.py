@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from openpyxl import Workbook
 from sqlalchemy import Select, func, or_, select
@@ -14,7 +14,7 @@ from app.auth.scope import scope_to_departments
 from app.extensions import db
 from app.models import Department, Ticket, User
 from app.models.tickets import CATEGORIES, CHANNELS, SATISFACTION, STATUSES
-from app.timefmt import display_zone, local_time
+from app.timefmt import local_midnight, local_time
 
 EXPORT_LIMIT = 10_000
 
@@ -53,9 +53,6 @@ def criteria_from(args) -> Criteria:
     )
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=display_zone())
-
 
 def query(user: User, c: Criteria) -> Select:
     q = select(Ticket)
@@ -68,9 +65,9 @@ def query(user: User, c: Criteria) -> Select:
     if c.keyword:
         q = q.where(or_(Ticket.subject.contains(c.keyword), Ticket.content.contains(c.keyword)))
     if c.date_from:
-        q = q.where(Ticket.created_at >= _local_midnight(c.date_from))
+        q = q.where(Ticket.created_at >= local_midnight(c.date_from))
     if c.date_to:
-        q = q.where(Ticket.created_at < _local_midnight(c.date_to + timedelta(days=1)))
+        q = q.where(Ticket.created_at < local_midnight(c.date_to + timedelta(days=1)))
     if c.status:
         q = q.where(Ticket.status == c.status)
     if c.department_id:

@@ -51,7 +51,7 @@ def history():
     if contact is None:
         return jsonify(messages=[], state=None)
     return jsonify(state=contact.state, rated=contact.chat_rating is not None,
-                   messages=[{"id": m.id, "direction": m.direction, "text": m.text,
+                   messages=[{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
                               "at": m.created_at.isoformat()} for m in chats.transcript(contact)])
 
 
@@ -78,3 +78,13 @@ def rate():
     except chats.ReplyRefused as exc:
         return jsonify(error=exc.message), 409
     return jsonify(message="感谢您的评价！")
+
+
+@bp.route("/chat/leave", methods=["POST"])
+def leave():
+    """结束对话 from the citizen's side: the agent sees they left and closes the conversation."""
+    party = _party()
+    contact = chats.leave("web", party, clock.now()) if party else None
+    if contact is None:
+        return jsonify(error="当前没有进行中的会话"), 409
+    return jsonify(message="您已结束本次对话。", state=contact.state)

@@ -1,4 +1,4 @@
-// 在线客服: timers on every conversation (first-response countdown), canned replies, Ctrl+Enter to
+// 在线客服: timers on every conversation (first reply, waiting, close), canned replies, Ctrl+Enter to
 // send, and pushed messages (the agent bar's event stream, re-dispatched as "hotline:chat")
 // redrawing the list and the open transcript without touching what the agent is typing.
 (function () {
@@ -6,15 +6,31 @@
   if (!console_) return;
   const current = console_.dataset.current;
   const pad = (n) => String(n).padStart(2, "0");
+  // Each conversation shows the one clock that matters now: the first reply (counting down from
+  // 30 s), how long the citizen's question has waited, or — once the citizen has their answer or has
+  // left — the 30 s to close it (人工挂机时长), which the reports measure the same way.
+  const since = (value) => (Date.now() - new Date(value)) / 1000;
+  function clock(item) {
+    const d = item.dataset;
+    if (!d.offered) return null;
+    if (!d.answered) return countdown("首次回复", Number(d.firstLimit) - since(d.offered));
+    if (d.left) return countdown("结束", Number(d.closeLimit) - since(d.left));  // the badge says 已离开
+    if (d.waiting) {
+      const waited = Math.round(since(d.waiting));
+      return { text: `待回复 ${Math.floor(waited / 60)}:${pad(waited % 60)}`, late: waited > 60 };
+    }
+    if (d.last) return countdown("结束", Number(d.closeLimit) - since(d.last));
+    return null;
+  }
+  function countdown(label, left) {
+    left = Math.round(left);
+    return left >= 0 ? { text: `${label} ${pad(left)} 秒`, late: false } : { text: `${label}已超 ${-left} 秒`, late: true };
+  }
   function tick() {
     document.querySelectorAll(".chat-item").forEach((item) => {
-      const timer = item.querySelector(".chat-timer");
-      const offered = item.dataset.offered ? new Date(item.dataset.offered) : null;
-      if (!offered) return;
-      if (item.dataset.answered) { timer.textContent = ""; item.classList.remove("late"); return; }
-      const left = Math.round(Number(item.dataset.limit) - (Date.now() - offered) / 1000);
-      timer.textContent = left >= 0 ? `首次回复 ${pad(left)} 秒` : `已超时 ${-left} 秒`;
-      item.classList.toggle("late", left < 0);
+      const shown = clock(item);
+      item.querySelector(".chat-timer").textContent = shown ? shown.text : "";
+      item.classList.toggle("late", Boolean(shown && shown.late));
     });
   }
   async function redraw() {

@@ -5,6 +5,7 @@
   const form = document.getElementById("wc-form");
   const text = document.getElementById("wc-text");
   const rating = document.getElementById("wc-rating");
+  const leave = document.getElementById("wc-leave");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const shown = new Set();
   let rated = false;
@@ -27,7 +28,8 @@
     const response = await fetch("/chat/history", { credentials: "same-origin" });
     if (!response.ok) return;
     const now = await response.json();
-    now.messages.forEach((m) => add(m.direction, m.text, m.id));
+    now.messages.filter((m) => m.kind !== "event").forEach((m) => add(m.direction, m.text, m.id));
+    leave.hidden = !now.state || now.state === "ended";
     if (now.state === "ended" && !now.rated && !rated) rating.hidden = false;
   }
   form.addEventListener("submit", async (event) => {
@@ -43,6 +45,7 @@
     add("in", body, answer.id);
     text.value = "";
     rating.hidden = true;
+    leave.hidden = false;
   });
   text.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
@@ -59,9 +62,18 @@
     rating.hidden = true;
     note(answer.message || answer.error);
   });
+  // 结束对话: the citizen is done; the agent closes the conversation and the rating is asked then.
+  leave.addEventListener("click", async () => {
+    if (!confirm("结束本次对话？")) return;
+    const response = await fetch("/chat/leave", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf } });
+    const answer = await response.json();
+    leave.hidden = true;
+    note(answer.message || answer.error);
+  });
   const source = new EventSource("/chat/stream");
   source.addEventListener("reply", (event) => { const m = JSON.parse(event.data); add("out", m.text, m.message_id); });
-  source.addEventListener("ended", () => { note("坐席已结束本次会话。"); rating.hidden = false; });
+  source.addEventListener("ended", () => { note("坐席已结束本次会话。"); rating.hidden = false; leave.hidden = true; });
   // On (re)connecting, catch up from the history: a reply or the end pushed while the stream was
   // down (or not yet open) is shown all the same.
   source.addEventListener("open", load);
