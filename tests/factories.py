@@ -24,6 +24,16 @@ def skill(code: str, name: str | None = None, kind: str = "business") -> Skill:
     return row
 
 
+def chat_queue(code: str, skill_code: str, name: str) -> Skill:
+    """A chat channel's queue (wechat, weibo, web_chat) served by a new skill of its own."""
+    from app.models import CallQueue
+
+    row = skill(skill_code, name)
+    db.session.add(CallQueue(code=code, name=name, skill_id=row.id, min_level=1))
+    db.session.commit()
+    return row
+
+
 def team(name: str, leader: User | None = None) -> Team:
     row = Team(name=name, leader=leader, active=True)
     db.session.add(row)

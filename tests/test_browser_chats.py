@@ -8,7 +8,7 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CallQueue, ChatMessage
+from app.models import ChatMessage
 from tests import factories
 from tests import wechat_peer as peer
 from tests.conftest import screenshot, signed_in
@@ -26,9 +26,7 @@ def test_a_wechat_message_pops_into_the_console_and_the_agent_answers_it(app, li
     from workflows import clock
 
     get_redis().delete(TOKEN_KEY)
-    skill = factories.skill("wechat", "微信客服")
-    db.session.add(CallQueue(code="wechat", name="微信客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("wechat", "wechat", "微信客服")
     factories.ready_agent("agent1", "wechat")
     from app.models import CannedReply
 
@@ -72,9 +70,7 @@ def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_t
     from telephony_adapter import chats
     from workflows import clock
 
-    skill = factories.skill("webchat", "网页客服")
-    db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("web_chat", "webchat", "网页客服")
     factories.ready_agent("agent1", "webchat")
     from app.knowledge.demo import seed_knowledge
 
@@ -142,9 +138,7 @@ def test_a_citizen_on_the_web_page_and_an_agent_in_the_console_hold_a_chat_and_t
 def test_a_manager_adds_a_canned_reply_and_lowers_an_agents_chat_limit(app, live_server, browser):
     from app.models import AgentPresence
 
-    skill = factories.skill("webchat", "网页客服")
-    db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("web_chat", "webchat", "网页客服")
     agent1 = factories.ready_agent("agent1", "webchat")
     factories.user("boss", ["manager"])
     page = signed_in(browser, live_server, "boss")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEntry, CallQueue, ChatMessage, Contact
+from app.models import AuditEntry, ChatMessage, Contact
 from telephony_adapter import chats
 from tests import factories
 from tests import wechat_peer as peer
@@ -24,9 +24,7 @@ T0 = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Thursday
 @pytest.fixture
 def web_desk(app, monkeypatch):
     monkeypatch.setattr(chats, "enqueue_send", lambda message_id, delay_seconds=0: None)
-    skill = factories.skill("webchat", "网页客服")
-    db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("web_chat", "webchat", "网页客服")
     return factories.ready_agent("li", "webchat")
 
 
@@ -148,9 +146,7 @@ def wechat_desk(app):
     from telephony_adapter.wechat_api import TOKEN_KEY
 
     app.config.update(WECHAT_TOKEN=peer.TOKEN)
-    skill = factories.skill("wechat", "微信客服")
-    db.session.add(CallQueue(code="wechat", name="微信客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("wechat", "wechat", "微信客服")
     get_redis().delete(TOKEN_KEY)
     yield factories.ready_agent("li", "wechat")
     app.config.update(WECHAT_TOKEN=None)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgentPresence, CallQueue, ChatMessage, Contact
+from app.models import AgentPresence, ChatMessage, Contact
 from tests import factories
 from tests import wechat_peer as peer
 from tests.conftest import csrf_token
@@ -19,9 +19,7 @@ def desk(app):
     from telephony_adapter.wechat_api import TOKEN_KEY
 
     app.config.update(WECHAT_TOKEN=peer.TOKEN)
-    skill = factories.skill("wechat", "微信客服")
-    db.session.add(CallQueue(code="wechat", name="微信客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("wechat", "wechat", "微信客服")
     li = factories.ready_agent("li", "wechat")
     wang = factories.ready_agent("wang", "wechat")
     db.session.get(AgentPresence, li.id).chat_limit = 1

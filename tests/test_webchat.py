@@ -10,16 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CallQueue, ChatMessage, Contact
+from app.models import ChatMessage, Contact
 from tests import factories
 from workflows import clock
 
 
 @pytest.fixture
 def web_desk(app):
-    skill = factories.skill("webchat", "网页客服")
-    db.session.add(CallQueue(code="web_chat", name="网页客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("web_chat", "webchat", "网页客服")
     return factories.ready_agent("li", "webchat")
 
 

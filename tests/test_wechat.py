@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import CallQueue, ChatMessage, Contact
+from app.models import ChatMessage, Contact
 from tests import factories
 from tests import wechat_peer as peer
 from workflows import clock
@@ -21,9 +21,7 @@ def wechat(app):
     api = peer.ApiServer()
     app.config.update(WECHAT_TOKEN=peer.TOKEN, WECHAT_AES_KEY=peer.AES_KEY, WECHAT_APPID=peer.APP_ID,
                       WECHAT_SECRET=peer.SECRET, WECHAT_API_BASE=api.base)
-    skill = factories.skill("wechat", "微信客服")
-    db.session.add(CallQueue(code="wechat", name="微信客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("wechat", "wechat", "微信客服")
     from app.redis_client import get_redis
     from telephony_adapter.wechat_api import TOKEN_KEY
 

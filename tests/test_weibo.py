@@ -92,12 +92,9 @@ def test_unknown_types_are_ignored_and_bad_pushes_refused_with_nothing_stored(cl
 
 
 def test_the_agents_reply_goes_out_through_the_reply_api_and_a_revoked_token_fails_at_once(client, weibo, monkeypatch):
-    from app.models import CallQueue
     from telephony_adapter import chats
 
-    skill = factories.skill("weibo", "微博客服")
-    db.session.add(CallQueue(code="weibo", name="微博客服", skill_id=skill.id, min_level=1))
-    db.session.commit()
+    factories.chat_queue("weibo", "weibo", "微博客服")
     agent = factories.ready_agent("li", "weibo")
     push(client, message("异地就医备案要多久？", sender="5600000002"))
     conversation = db.session.scalar(select(Contact))

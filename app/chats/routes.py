@@ -3,7 +3,7 @@ the reply box; new messages arrive pushed (the agent bar's event stream) and red
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -173,50 +173,47 @@ def _confirmed() -> None:
         abort(400)
 
 
+def _setting(change, done) -> Response:
+    """Apply one 在线客服设置 change; `done(result)` is what the manager is told when it holds."""
+    _confirmed()
+    try:
+        result = change()
+    except settings.SettingRefused as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(done(result), "success")
+    return redirect(url_for("chats.settings_page"))
+
+
 @bp.route("/chats/settings/canned", methods=["POST"])
 @bp.route("/chats/settings/canned/<int:reply_id>", methods=["POST"])
 @permission_required("calls.configure")
 def save_canned(reply_id: int | None = None):
-    _confirmed()
-    try:
-        settings.save_canned(current_user, request.form.get("text", ""), request.remote_addr, reply_id,
-                             request.form.get("position", type=int))
-    except settings.SettingRefused as exc:
-        flash(exc.message, "warning")
-    else:
-        flash("常用语已保存。", "success")
-    return redirect(url_for("chats.settings_page"))
+    return _setting(lambda: settings.save_canned(current_user, request.form.get("text", ""), request.remote_addr,
+                                                 reply_id, request.form.get("position", type=int)),
+                    lambda _row: "常用语已保存。")
 
 
 @bp.route("/chats/settings/canned/<int:reply_id>/delete", methods=["POST"])
 @permission_required("calls.configure")
 def delete_canned(reply_id: int):
-    _confirmed()
-    try:
-        settings.delete_canned(current_user, reply_id, request.remote_addr)
-    except settings.SettingRefused as exc:
-        flash(exc.message, "warning")
-    else:
-        flash("常用语已删除。", "success")
-    return redirect(url_for("chats.settings_page"))
+    return _setting(lambda: settings.delete_canned(current_user, reply_id, request.remote_addr),
+                    lambda _none: "常用语已删除。")
 
 
-@bp.route("/chats/settings/limits", methods=["POST"])
-@permission_required("calls.configure")
-def save_limits():
-    _confirmed()
+def _wanted_limits() -> dict[int, int]:
     wanted: dict[int, int] = {}
     for key, value in request.form.items():
         if key.startswith("limit-"):
             agent, number = key.removeprefix("limit-"), value.strip()
             if not agent.isdigit() or not number.lstrip("-").isdigit():
-                flash("同时接待数须为整数", "warning")
-                return redirect(url_for("chats.settings_page"))
+                raise settings.SettingRefused("同时接待数须为整数")
             wanted[int(agent)] = int(number)
-    try:
-        changed = settings.set_chat_limits(current_user, wanted, request.remote_addr)
-    except settings.SettingRefused as exc:
-        flash(exc.message, "warning")
-    else:
-        flash(f"已更新 {changed} 位坐席的同时接待数。" if changed else "同时接待数没有变化。", "success")
-    return redirect(url_for("chats.settings_page"))
+    return wanted
+
+
+@bp.route("/chats/settings/limits", methods=["POST"])
+@permission_required("calls.configure")
+def save_limits():
+    return _setting(lambda: settings.set_chat_limits(current_user, _wanted_limits(), request.remote_addr),
+                    lambda changed: f"已更新 {changed} 位坐席的同时接待数。" if changed else "同时接待数没有变化。")

@@ -29,7 +29,9 @@
     if (!response.ok) return;
     const now = await response.json();
     now.messages.filter((m) => m.kind !== "event").forEach((m) => add(m.direction, m.text, m.id));
-    leave.hidden = !now.state || now.state === "ended";
+    // Only what the history knows changes the button: an answer that left before the page's own
+    // first message was stored must not hide it again.
+    if (now.state) leave.hidden = now.state === "ended";
     if (now.state === "ended" && !now.rated && !rated) rating.hidden = false;
   }
   form.addEventListener("submit", async (event) => {
