@@ -128,6 +128,11 @@ class Config:
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.
     REPEAT_CALLER_HOURS = _env_int("HOTLINE_REPEAT_CALLER_HOURS", 24)
+    # The wallboard (实时监控): a call answered within this many seconds counts for the service level;
+    # the surge banner (突发事件) shows when this many contacts wait or the longest waits this long.
+    SERVICE_LEVEL_SECONDS = _env_int("HOTLINE_SERVICE_LEVEL_SECONDS", 20)
+    SURGE_WAITING = _env_int("HOTLINE_SURGE_WAITING", 10)
+    SURGE_WAIT_SECONDS = _env_int("HOTLINE_SURGE_WAIT_SECONDS", 120)
 
 
 class DevelopmentConfig(Config):

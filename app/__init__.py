@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401 - registers the tables with the metadata
     from app.auth.services import load_user
     from app.extensions import csrf, db, login_manager, migrate
+    from telephony_adapter import board  # noqa: F401 - every committed agent or contact change reaches the boards
 
     db.init_app(app)
     from app.db_pool import ping_when_idle
@@ -102,10 +103,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.inbox import bp as inbox_bp
     from app.knowledge import bp as knowledge_bp
     from app.main import bp as main_bp
+    from app.monitor import bp as monitor_bp
     from app.people import bp as people_bp
     from app.processes import bp as processes_bp
     from app.tickets import bp as tickets_bp
     from app.webchat import bp as webchat_bp
+    from app.workforce import bp as workforce_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -117,6 +120,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(knowledge_bp, url_prefix="/kb")
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(calls_bp)
+    app.register_blueprint(monitor_bp, url_prefix="/monitor")
+    app.register_blueprint(workforce_bp, url_prefix="/workforce")
     app.register_blueprint(channels_bp)
     app.register_blueprint(chats_bp)
     app.register_blueprint(webchat_bp)

@@ -91,6 +91,7 @@ def seed_demo_data() -> bool:
     db.session.add_all(CannedReply(text=text, position=n) for n, text in enumerate(DEFAULT_CANNED, 1))
     db.session.flush()
     _seed_voice_menu()
+    _seed_shifts()
     from app.people.demo import seed_demo_people
 
     seed_demo_people()
@@ -99,6 +100,29 @@ def seed_demo_data() -> bool:
 
     seed_knowledge()  # the demo FAQ, published, so search and intake suggestions work at once
     return True
+
+
+def _seed_shifts() -> None:
+    """This week and the next on the 排班表: agent1 early, agent2 late, lead1 in the office hours."""
+    from datetime import timedelta
+
+    from app.models import Shift
+    from app.timefmt import local_today
+    from app.workforce.schedule import parse_time, shift_times
+    from workflows import clock
+
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    today = local_today(clock.now())
+    monday = today - timedelta(days=today.weekday())
+    plan = (("agent1", "08:00", "16:00", "早班"), ("agent2", "16:00", "00:00", "晚班"), ("lead1", "08:30", "17:30", ""))
+    for n in range(14):
+        day = monday + timedelta(days=n)
+        for username, start, end, label in plan:
+            if username == "lead1" and day.weekday() >= 5:
+                continue
+            begins, ends = shift_times(day, parse_time(start), parse_time(end))
+            db.session.add(Shift(user_id=users[username].id, starts_at=begins, ends_at=ends, label=label,
+                                 updated_at=clock.now()))
 
 
 def _seed_voice_menu() -> None:

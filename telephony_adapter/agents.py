@@ -29,6 +29,10 @@ def set_state(user_id: int, state: str, now: datetime, reason: str | None = None
     db.session.commit()
     if offered is not None:
         _offered(user_id, offered_id, offered)
+    elif state == "ready":  # free for calls and none waiting: the conversations waiting take their turn
+        from telephony_adapter import chats
+
+        chats.assign_waiting(user_id, now)
     return StateChange(row, offered)
 
 

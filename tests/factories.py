@@ -69,3 +69,14 @@ def ready_agent(name: str, skill_code: str, level: int = 3):
     db.session.commit()
     agents.set_state(person.id, "ready", clock.now())
     return person
+
+
+def ticket_started(agent: User) -> int:
+    """A ticket just recorded by `agent` (waiting to be dispatched); returns its id."""
+    from workflows import engine
+    from workflows.audit_trail import Actor
+
+    ticket = engine.start_ticket({"channel": "phone", "category": "consultation", "urgency": "normal",
+                                  "subject": "咨询报销比例", "content": "门诊报销比例是多少？"},
+                                 Actor(agent.id, agent.username, "agent"))
+    return ticket.id

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import IO
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app import spreadsheets
 from app.admin.user_services import FIELD_LABELS, UserInput, build_user, validate_user
 from app.extensions import db
 from app.models import Department, Skill, Team, User
@@ -44,39 +43,8 @@ class ImportOutcome:
         return not self.errors and self.file_error is None
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # Excel stores 13800000000 and 1001 as numbers
-    return str(value).strip()
-
-
 def read_rows(stream: IO[bytes]) -> tuple[list[tuple[int, dict[str, str]]], str | None]:
-    try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return [], "文件不是有效的 Excel (.xlsx) 文件，请使用导入模板。"
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        return [], "表格为空。"
-    names = [_cell_text(h).rstrip("*＊").strip() for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        return [], "表头缺少必需的列：" + "、".join(missing) + "（请使用导入模板）"
-    index = {COLUMNS[n]: i for i, n in enumerate(names) if n in COLUMNS}
-    result = []
-    for number, values in enumerate(rows, start=2):
-        cells = {name: _cell_text(values[i]) if i < len(values) else "" for name, i in index.items()}
-        if not any(cells.values()):
-            continue
-        if len(result) >= MAX_ROWS:
-            return [], f"一次最多导入 {MAX_ROWS} 行，请拆分文件。"
-        result.append((number, cells))
-    workbook.close()
-    return result, None
+    return spreadsheets.read_rows(stream, COLUMNS, REQUIRED_COLUMNS, MAX_ROWS)
 
 
 class _Lookups:

@@ -43,6 +43,9 @@ PERMISSIONS: dict[str, str] = {
     "calls.view": "查看来电记录",
     "calls.configure": "配置呼叫队列、技能等级与溢出、等待时限",
     "calls.listen": "收听通话录音（每次收听记入审计）",
+    "monitor.view": "查看实时监控大屏（坐席状态、排队、当日指标）",
+    "schedule.edit": "编排坐席班次（周排班表、Excel 导入）",
+    "monitor.act": "在监控大屏上干预：强制示忙或签出、调整坐席队列、突发事件全员示闲与广播",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -51,12 +54,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     TEAM_LEAD: frozenset(
         {"tasks.work", "tickets.intake", "tickets.view_all", "tickets.callback", "tickets.supervise", "reports.view",
          "people.view", "people.reveal", "people.edit", "kb.view", "kb.edit", "kb.review", "calls.work", "calls.view",
-         "calls.listen"}
+         "calls.listen", "monitor.view", "monitor.act", "schedule.edit"}
     ),
     QA: frozenset({"tickets.view_all", "qa.sample", "kb.view", "kb.edit", "calls.view", "calls.listen"}),
     DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department", "kb.view"}),
     MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system", "people.import", "kb.view",
-                        "kb.edit", "calls.view", "calls.configure"}),
+                        "kb.edit", "calls.view", "calls.configure", "monitor.view", "monitor.act",
+                        "schedule.edit"}),
     AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins", "calls.view", "calls.listen"}),
     ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins", "people.import"}),
 }

@@ -34,5 +34,9 @@ def bar_context(row) -> dict:
 
     on_a_bridged_call = (row is not None and row.state in ("talking", "held") and row.contact_id is not None
                          and bool(current_app.config.get("MEDIA_CONTROL_URL")))
+    from app.monitor.broadcasts import latest_payload
+    from workflows import clock
+
     return {"agent_presence": row, "not_ready_reasons": NOT_READY_REASONS,
-            "talk_targets": talk_targets(current_user) if on_a_bridged_call else []}
+            "talk_targets": talk_targets(current_user) if on_a_bridged_call else [],
+            "broadcast": latest_payload(clock.now())}

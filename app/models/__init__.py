@@ -18,13 +18,14 @@ from app.models.people import Person, PersonAccess, PersonChange, PersonImport, 
 from app.models.security import LoginEvent
 from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
+from app.models.workforce import Broadcast, Shift
 
 __all__ = [
     "AgentPresence", "AgentStateLog", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent", "IvrNode",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
     "PolicyChangeArticle",
-    "Attachment", "AuditEntry", "AuditHead", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",
+    "Attachment", "AuditEntry", "AuditHead", "Broadcast", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",
     "Person", "PersonAccess", "PersonChange", "PersonImport", "PersonPhone",
-    "ProcessDraft", "ProcessInstance", "ProcessVersion", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
+    "ProcessDraft", "ProcessInstance", "ProcessVersion", "Shift", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
     "TicketSequence", "User", "user_department", "UserRole", "UserSkill",
 ]

@@ -38,6 +38,30 @@
     if (talk) bar.after(talk);
     startClock();
   }
+  // A team lead's word reaches the agent's screen: a change they made to the agent (a notice that
+  // fades) or a broadcast to everyone (kept until the agent closes it, and not shown again after).
+  function notify(text, broadcastId) {
+    document.getElementById("agent-notice")?.remove();
+    const box = document.createElement("div");
+    box.id = "agent-notice";
+    box.className = broadcastId ? "agent-notice agent-broadcast" : "agent-notice";
+    box.setAttribute("role", "alert");
+    box.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "知道了";
+    close.addEventListener("click", () => {
+      box.remove();
+      if (broadcastId) localStorage.setItem("hotline.broadcast.seen", String(broadcastId));
+    });
+    box.appendChild(close);
+    document.body.appendChild(box);
+    if (!broadcastId) setTimeout(() => box.remove(), 8000);
+  }
+  function showBroadcast(b) {
+    if (b && localStorage.getItem("hotline.broadcast.seen") !== String(b.id)) notify(`广播：${b.text}（${b.author}）`, b.id);
+  }
+  if (bar.dataset.broadcast) showBroadcast(JSON.parse(bar.dataset.broadcast));
   function press(state) {
     const button = bar.querySelector(`button[value="${state}"]`);
     if (button) button.click();
@@ -69,7 +93,12 @@
   if (window.EventSource) {
     const source = new EventSource("/calls/stream");
     source.addEventListener("offer", (event) => { showPop(JSON.parse(event.data).contact_id); redrawBar(); });
-    source.addEventListener("presence", () => redrawBar());
+    source.addEventListener("presence", (event) => {
+      redrawBar();
+      const data = JSON.parse(event.data || "{}");
+      if (data.notice) notify(data.notice);
+    });
+    source.addEventListener("broadcast", (event) => showBroadcast(JSON.parse(event.data)));
     // A chat message or a new conversation: the chat console (if open) redraws itself.
     source.addEventListener("chat", (event) => document.dispatchEvent(new CustomEvent("hotline:chat",
                                                                      { detail: JSON.parse(event.data) })));
