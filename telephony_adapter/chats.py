@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AgentPresence, CallQueue, ChatMessage, Contact, User, UserSkill
+from app.refusals import Refused
 from telephony_adapter import push
 from telephony_adapter.acd import skip_locked
 from telephony_adapter.wechat import InboundMessage  # the one shape every channel's message takes
@@ -232,10 +233,8 @@ def _known(message: InboundMessage) -> ChatMessage | None:
                                                        ChatMessage.external_id == message.external_id))
 
 
-class ReplyRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ReplyRefused(Refused):
+    """A chat action refused (a reply, an end, a transfer, a rating)."""
 
 
 def reply(user: User, contact: Contact, text: str, at: datetime) -> ChatMessage:

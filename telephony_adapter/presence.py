@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import AgentPresence, AgentStateLog
 from app.models.contacts import AGENT_STATES, NOT_READY_REASONS
+from app.refusals import Refused
 
 # Which states an agent may choose from the bar; the others are set by calls.
 CHOSEN = {"ready", "not_ready", "logged_out"}
@@ -22,10 +23,8 @@ ON_A_CALL = {"reserved", "talking", "held"}
 _OPENED = "agent_state_log_opened"  # session.info key: the log rows this transaction opened, by agent
 
 
-class PresenceRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PresenceRefused(Refused):
+    """A state change the agent may not make now."""
 
 
 def presence(user_id: int, lock: bool = False) -> AgentPresence:

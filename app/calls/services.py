@@ -14,6 +14,7 @@ from app.models import CallQueue, Contact, Ticket, User
 from app.people import services as people
 from app.people.access import Access
 from app.people.identity import InvalidIdentifier
+from app.refusals import Refused
 
 
 @dataclass
@@ -111,10 +112,8 @@ def play_recording(user: User, contact: Contact, ip: str | None) -> bytes:
 TALK_ACTIONS = {"consult": "咨询", "conference": "三方通话", "transfer": "转接", "cancel": "取消咨询"}
 
 
-class TalkRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class TalkRefused(Refused):
+    """A 咨询 / 三方 / 转接 command refused (by the platform or the voice platform)."""
 
 
 def talk_targets(user: User) -> list[User]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AgentPresence, CallQueue, CannedReply, User, UserSkill
+from app.refusals import Refused
 from telephony_adapter import chats
 from workflows import audit_trail, clock
 
@@ -21,10 +22,8 @@ DEFAULT_CANNED = (
 )
 
 
-class SettingRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class SettingRefused(Refused):
+    """A 在线客服设置 change refused."""
 
 
 def _as_manager(user: User, ip: str | None) -> audit_trail.Actor:

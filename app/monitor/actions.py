@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AgentPresence, CallQueue, Skill, User, UserSkill
 from app.models.contacts import AGENT_STATES, NOT_READY_REASONS
+from app.refusals import Refused
 from telephony_adapter import agents, presence, push
 from workflows import audit_trail
 
@@ -18,10 +19,8 @@ FORCEABLE = {"not_ready": "示忙", "logged_out": "签出"}
 DEFAULT_LEVEL = 3  # an agent put on a queue whose skill they did not have yet
 
 
-class ActionRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ActionRefused(Refused):
+    """A team lead's action refused."""
 
 
 def _agent(agent_id: int) -> User:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AgentPresence, Broadcast, User
+from app.refusals import Refused
 from telephony_adapter import push
 from workflows import audit_trail
 
@@ -16,10 +17,8 @@ MAX_TEXT = 200
 FRESH_MINUTES = 30
 
 
-class BroadcastRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class BroadcastRefused(Refused):
+    """A broadcast refused."""
 
 
 def send(user: User, text: str, now: datetime, ip: str | None) -> tuple[Broadcast, int]:

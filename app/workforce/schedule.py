@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import spreadsheets
 from app.extensions import db
 from app.models import Shift, User, UserRole
+from app.refusals import Refused
 from app.timefmt import display_zone
 from workflows import audit_trail, clock
 
@@ -26,10 +27,8 @@ MAX_HOURS = 16  # a longer "shift" is a typing mistake
 SCHEDULED_ROLES = ("agent", "team_lead")
 
 
-class ShiftRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ShiftRefused(Refused):
+    """A shift that cannot be scheduled as asked."""
 
 
 def shift_times(day: date, start: time, end: time) -> tuple[datetime, datetime]:
