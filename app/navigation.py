@@ -33,6 +33,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("chats.settings_page", "在线客服设置", "calls.configure", "话务", "常用语与每位坐席同时接待的会话数"),
     NavItem("calls.queues", "呼叫队列", "calls.configure", "话务", "队列的服务技能、最低等级、溢出与最长等待，语音导航按键"),
     NavItem("calls.ivr_menu", "语音导航", "calls.configure", "话务", "来电欢迎语与按键菜单：转人工队列、自助语音、预约回拨"),
+    NavItem("reports.index", "服务指标", "reports.view", "报表", "17 项考核指标的定义、本月数字与目标，可查明细"),
     NavItem("knowledge.index", "知识库", "kb.view", "知识库", "政策与业务问答检索，受理时自动推荐答案"),
     NavItem("knowledge.policy_changes", "政策变更", "kb.review", "知识库", "登记政策变更，1 个工作日内更新相关文章"),
     NavItem("knowledge.synonyms", "同义词", "kb.review", "知识库", "维护检索同义词（门特 = 门诊特殊疾病）"),

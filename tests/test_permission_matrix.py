@@ -112,7 +112,7 @@ def world(app, tmp_path, monkeypatch):
             "process_id": "ticket", "number": 1, "name": "ticket.bpmn", "person_id": insured.id,
             "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
             "node_id": menu.id, "conversation_id": conversation.id, "reply_id": canned.id, "agent_id": target.id,
-            "shift_id": shift.id}
+            "shift_id": shift.id, "code": "answer_rate"}
 
 
 def tasks_of(ticket_id):
