@@ -60,3 +60,11 @@ if [ ! -f app/static/vendor/bpmn-js/bpmn-modeler.production.min.js ] || [ ! -f "
     touch "$asset_stamp"
   fi
 fi
+
+# PDF reports (WeasyPrint) need Pango and a Chinese font; a fresh Debian has neither.
+if ! ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "正在安装 Pango 与中文字体（PDF 报表需要）…" >&2
+  { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-cjk; } >/dev/null 2>&1 ||
+    echo "未能安装 Pango 或中文字体：PDF 报表将无法生成" >&2
+fi

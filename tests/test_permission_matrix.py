@@ -104,7 +104,16 @@ def world(app, tmp_path, monkeypatch):
 
     shift = Shift(user_id=target.id, starts_at=datetime(2026, 12, 7, 0, 30, tzinfo=UTC),
                   ends_at=datetime(2026, 12, 7, 9, 30, tzinfo=UTC), label="早班")
-    db.session.add_all([queue, call, menu, conversation, canned, shift])
+    from datetime import date
+
+    from app.models import AssessmentMark
+
+    mark = AssessmentMark(month=date(2026, 12, 1), indicator="acw", item="note:1", kind="note", reason="备注",
+                          author_id=target.id)
+    from app.models import ReportFile
+
+    report = ReportFile(kind="day", first=date(2026, 12, 1), fmt="xlsx", status="done", progress=100, content=b"xlsx")
+    db.session.add_all([queue, call, menu, conversation, canned, shift, mark, report])
     db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,
             "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
@@ -112,7 +121,8 @@ def world(app, tmp_path, monkeypatch):
             "process_id": "ticket", "number": 1, "name": "ticket.bpmn", "person_id": insured.id,
             "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
             "node_id": menu.id, "conversation_id": conversation.id, "reply_id": canned.id, "agent_id": target.id,
-            "shift_id": shift.id, "code": "answer_rate"}
+            "shift_id": shift.id, "code": "answer_rate", "mark_id": mark.id,
+            "file_id": report.id}
 
 
 def tasks_of(ticket_id):

@@ -46,3 +46,21 @@ def send_chat_message(message_id: int) -> str:
 
     with job_app_context():
         return chats.send(message_id, clock.now())
+
+
+def build_report(file_id: int) -> str:
+    """A report file (PDF or Excel) for the archive, its progress kept on the row as it goes."""
+    from app.reports import exports
+
+    with job_app_context():
+        return exports.build(file_id)
+
+
+def archive_daily_report() -> int | None:
+    """From 08:00, the day before's 日报 is built once into the archive."""
+    from app.reports import exports
+    from workflows import clock
+
+    with job_app_context():
+        row = exports.schedule_daily(clock.now())
+        return row.id if row is not None else None

@@ -18,4 +18,6 @@ def periodic_jobs(config) -> list[Periodic]:
         Periodic("worker.jobs.sweep_timers", config["TIMER_SWEEP_SECONDS"]),
         # After-call work lasts ACW_SECONDS (30 by default); a 5-second tick ends it on time.
         Periodic("worker.jobs.expire_after_call_work", 5, timeout=60),
+        # Checks every 5 minutes; from 08:00 it queues the day before's 日报 once.
+        Periodic("worker.jobs.archive_daily_report", 300, timeout=60),
     ]

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, str] = {
     "kb.edit": "编写与修改知识库文章（草稿）",
     "kb.review": "审核发布知识库文章、维护同义词、登记政策变更",
     "reports.view": "查看统计报表",
+    "reports.assess": "月度考核：排除记录、标记不可抗力日、备注（记入审计）",
     "calls.work": "接听电话、切换坐席状态（示闲、示忙、签出）",
     "calls.view": "查看来电记录",
     "calls.configure": "配置呼叫队列、技能等级与溢出、等待时限",
@@ -60,7 +61,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DEPT_HANDLER: frozenset({"tasks.work", "tickets.view_department", "tickets.handle_department", "kb.view"}),
     MANAGER: frozenset({"tickets.view_all", "process.edit", "reports.view", "admin.system", "people.import", "kb.view",
                         "kb.edit", "calls.view", "calls.configure", "monitor.view", "monitor.act",
-                        "schedule.edit"}),
+                        "schedule.edit", "reports.assess"}),
     AUDITOR: frozenset({"tickets.view_all", "audit.trail", "audit.logins", "calls.view", "calls.listen"}),
     ADMIN: frozenset({"admin.users", "admin.org", "admin.system", "audit.logins", "people.import"}),
 }

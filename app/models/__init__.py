@@ -1,5 +1,6 @@
 """The domain's tables; importing this package registers every model with the metadata."""
 
+from app.models.assessment import AssessmentMark
 from app.models.audit import AuditEntry, AuditHead
 from app.models.chats import CannedReply, ChatMessage
 from app.models.contacts import AgentPresence, AgentStateLog, CallQueue, Contact, ContactEvent, IvrNode
@@ -15,17 +16,20 @@ from app.models.knowledge import (
 )
 from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, user_department
 from app.models.people import Person, PersonAccess, PersonChange, PersonImport, PersonPhone
+from app.models.reports import ReportFile
 from app.models.security import LoginEvent
 from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
 from app.models.workforce import Broadcast, Shift
 
 __all__ = [
+    "AssessmentMark",
     "AgentPresence", "AgentStateLog", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent", "IvrNode",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
     "PolicyChangeArticle",
     "Attachment", "AuditEntry", "AuditHead", "Broadcast", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",
     "Person", "PersonAccess", "PersonChange", "PersonImport", "PersonPhone",
-    "ProcessDraft", "ProcessInstance", "ProcessVersion", "Shift", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
+    "ProcessDraft", "ProcessInstance", "ProcessVersion",
+    "ReportFile", "Shift", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
     "TicketSequence", "User", "user_department", "UserRole", "UserSkill",
 ]

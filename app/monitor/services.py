@@ -135,40 +135,29 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def today(now: datetime) -> dict:
-    """Today's figures so far (the hotline's day, in its time zone)."""
-    start, end = local_day_bounds(local_today(now))
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def call_figures(start: datetime, end: datetime) -> dict:
+    """The calls that joined a queue in [start, end): offered, answered, abandoned, answer rate and
+    service level (over those decided), handle and wrap-up times, survey satisfaction."""
     level_seconds = current_app.config["SERVICE_LEVEL_SECONDS"]
     answered = Contact.answered_at.is_not(None)
     # answered within the level: from joining the queue to the agent picking up (waiting + ringing)
-    within = func.sum(case((and_(answered, Contact.wait_seconds + Contact.ring_seconds <= level_seconds), 1),
-                           else_=0))
+    within = _count(and_(answered, Contact.wait_seconds + Contact.ring_seconds <= level_seconds))
     wrapping = select(AgentPresence.contact_id).where(AgentPresence.state == "after_call_work",
                                                       AgentPresence.contact_id.is_not(None))
     # handled to the end, wrap-up included: a call whose agent is still in 整理 is not counted yet
     finished = and_(answered, Contact.state == "ended", Contact.id.not_in(wrapping))
-
-    def count(condition):
-        return func.sum(case((condition, 1), else_=0))
-
     phone = db.session.execute(
-        select(func.count(Contact.id), count(answered), count(Contact.abandoned.is_(True)), within, count(finished),
+        select(func.count(Contact.id), _count(answered), _count(Contact.abandoned.is_(True)), within, _count(finished),
                func.avg(case((finished, Contact.talk_seconds + Contact.hold_seconds + Contact.acw_seconds))),
                func.avg(case((finished, Contact.acw_seconds))),
-               count(Contact.survey_score.in_(SATISFIED_SCORES)), count(Contact.survey_score.is_not(None)))
+               _count(Contact.survey_score.in_(SATISFIED_SCORES)), _count(Contact.survey_score.is_not(None)))
         .where(Contact.channel == "phone", Contact.queued_at.is_not(None), Contact.started_at >= start,
                Contact.started_at < end)).one()
     offered, answered_n, abandoned, within_n, finished_n, handle, acw, satisfied, rated = (v or 0 for v in phone)
-    chat = db.session.execute(
-        select(func.count(Contact.id), count(Contact.chat_rating.in_(("satisfied", "basic"))),
-               count(Contact.chat_rating.is_not(None)))
-        .where(Contact.channel.in_(chats.CHANNELS), Contact.started_at >= start, Contact.started_at < end)).one()
-    conversations, chat_satisfied, chat_rated = (v or 0 for v in chat)
-    still_open = Ticket.status.not_in(OPEN_TICKET)
-    due_today = db.session.scalar(select(func.count(Ticket.id)).where(
-        still_open, Ticket.handle_due_at >= start, Ticket.handle_due_at < end)) or 0
-    overdue = db.session.scalar(select(func.count(Ticket.id)).where(
-        still_open, Ticket.sla_state.in_(("overdue", "major_event")))) or 0
     decided = answered_n + abandoned  # still waiting or ringing: not decided yet
     figures = {
         "offered": offered, "answered": answered_n, "abandoned": abandoned,
@@ -177,12 +166,30 @@ def today(now: datetime) -> dict:
         "handle_seconds": round(float(handle)) if finished_n else None,
         "acw_seconds": round(float(acw), 1) if finished_n else None,
         "satisfaction": _ratio(satisfied, rated), "rated": rated,
-        "chat_conversations": conversations, "chat_satisfaction": _ratio(chat_satisfied, chat_rated),
-        "tickets_due_today": due_today, "tickets_overdue": overdue,
     }
     figures["levels"] = {name: THRESHOLDS[name].level(figures[name]) for name in
-                         ("answer_rate", "service_level", "satisfaction", "chat_satisfaction", "acw_seconds",
-                          "abandoned", "tickets_overdue")}
+                         ("answer_rate", "service_level", "satisfaction", "acw_seconds", "abandoned")}
+    return figures
+
+
+def today(now: datetime) -> dict:
+    """Today's figures so far (the hotline's day, in its time zone)."""
+    start, end = local_day_bounds(local_today(now))
+    figures = call_figures(start, end)
+    chat = db.session.execute(
+        select(func.count(Contact.id), _count(Contact.chat_rating.in_(("satisfied", "basic"))),
+               _count(Contact.chat_rating.is_not(None)))
+        .where(Contact.channel.in_(chats.CHANNELS), Contact.started_at >= start, Contact.started_at < end)).one()
+    conversations, chat_satisfied, chat_rated = (v or 0 for v in chat)
+    still_open = Ticket.status.not_in(OPEN_TICKET)
+    figures["tickets_due_today"] = db.session.scalar(select(func.count(Ticket.id)).where(
+        still_open, Ticket.handle_due_at >= start, Ticket.handle_due_at < end)) or 0
+    figures["tickets_overdue"] = db.session.scalar(select(func.count(Ticket.id)).where(
+        still_open, Ticket.sla_state.in_(("overdue", "major_event")))) or 0
+    figures["chat_conversations"] = conversations
+    figures["chat_satisfaction"] = _ratio(chat_satisfied, chat_rated)
+    for name in ("chat_satisfaction", "tickets_overdue"):
+        figures["levels"][name] = THRESHOLDS[name].level(figures[name])
     return figures
 
 

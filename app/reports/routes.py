@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from app.auth.permissions import permission_required
+from app.auth.permissions import can, permission_required
 from app.extensions import db
 from app.models import Team
-from app.reports import bp, indicators
+from app.reports import assessment, bp, indicators
 from app.timefmt import local_today
 from app.workforce import schedule
 from workflows import clock
@@ -30,7 +31,9 @@ def _period() -> tuple[indicators.Period, dict]:
     elif team_id is not None:
         agent_ids = [p.id for p in people if p.team_id == team_id]
     scope = {"month": month.strftime("%Y-%m"), "team": team_id, "agent": agent_id}
-    return indicators.Period.of_month(month, now, agent_ids), {
+    period = indicators.Period.of_month(month, now, agent_ids)
+    assessment.apply_marks(period)
+    return period, {
         "scope": scope, "teams": db.session.query(Team).order_by(Team.name).all(), "people": people}
 
 
@@ -38,7 +41,7 @@ def _period() -> tuple[indicators.Period, dict]:
 @permission_required("reports.view")
 def index():
     period, context = _period()
-    return render_template("reports/indicators.html", period=period, figures=indicators.compute_all(period),
+    return render_template("reports/indicators.html", period=period, evaluations=indicators.compute_all(period),
                            **context)
 
 
@@ -49,5 +52,144 @@ def detail(code: str):
     if indicator is None or not indicator.measured:
         abort(404)
     period, context = _period()
+    excluded = {m.item: m for m in assessment.marks(period.month) if m.kind == "exclude" and m.indicator == code}
     return render_template("reports/detail.html", period=period, indicator=indicator,
-                           figure=indicator.compute(period), detail=indicator.detail(period), **context)
+                           figure=indicators.evaluate(indicator, period).figure,
+                           detail=indicators.detail(indicator, period), excluded=excluded,
+                           may_assess=can(current_user, "reports.assess"), **context)
+
+
+@bp.route("/assessment")
+@permission_required("reports.view")
+def assessment_page():
+    period, context = _period()
+    result = assessment.assess(period.month, period.now, period.agent_ids)
+    return render_template("reports/assessment.html", result=result, may_assess=can(current_user, "reports.assess"),
+                           every=indicators.EVERY, **context)
+
+
+def _month() -> date:
+    try:
+        return date.fromisoformat((request.form.get("month") or "") + "-01")
+    except ValueError as exc:
+        raise assessment.MarkRefused("请选择考核月份") from exc
+
+
+def _marked(change, done: str):
+    from app.admin.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        change()
+    except assessment.MarkRefused as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+    else:
+        flash(done, "success")
+    back = request.form.get("next") or ""
+    return redirect(back if back.startswith("/reports/") else url_for("reports.assessment_page"))
+
+
+@bp.route("/assessment/exclude", methods=["POST"])
+@permission_required("reports.assess")
+def exclude():
+    return _marked(lambda: assessment.exclude(current_user, _month(), request.form.get("indicator", ""),
+                                              request.form.get("item", ""), request.form.get("reason", ""),
+                                              request.remote_addr), "已排除，并记入审计。")
+
+
+@bp.route("/assessment/note", methods=["POST"])
+@permission_required("reports.assess")
+def note():
+    return _marked(lambda: assessment.note(current_user, _month(), request.form.get("indicator", ""),
+                                           request.form.get("text", ""), request.remote_addr), "备注已保存。")
+
+
+@bp.route("/assessment/marks/<int:mark_id>/delete", methods=["POST"])
+@permission_required("reports.assess")
+def unmark(mark_id: int):
+    return _marked(lambda: assessment.remove(current_user, mark_id, request.remote_addr), "已撤销。")
+
+
+def _day_arg(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return local_today(clock.now())
+
+
+@bp.route("/operations")
+@permission_required("reports.view")
+def operations_page():
+    from app.reports import operations
+
+    kind = request.args.get("kind") if request.args.get("kind") in operations.KINDS else "day"
+    return render_template("reports/operations.html", exports=True,
+                           **operations.report(kind, _day_arg(request.args.get("day"))))
+
+
+@bp.route("/operations/export")
+@permission_required("reports.view")
+def operations_export():
+    """The page's PDF / Excel buttons: the file is built in the background; the archive shows it."""
+    from app.reports import exports, operations
+
+    kind = request.args.get("kind") if request.args.get("kind") in operations.KINDS else "day"
+    fmt = request.args.get("format", "pdf")
+    try:
+        exports.request_file(current_user, kind, operations.span(kind, _day_arg(request.args.get("day"))).first, fmt)
+    except exports.ExportRefused as exc:
+        flash(exc.message, "warning")
+    else:
+        flash("报表正在后台生成，完成后可在此下载。", "success")
+    return redirect(url_for("reports.archive"))
+
+
+@bp.route("/archive")
+@permission_required("reports.view")
+def archive():
+    from app.reports import exports
+
+    files = exports.archive()
+    return render_template("reports/archive.html", files=files, kinds=exports.KINDS, today=local_today(clock.now()),
+                           daily_at=exports.DAILY_AT_HOUR, pending=any(f.status in ("queued", "running") for f in files))
+
+
+@bp.route("/archive", methods=["POST"])
+@permission_required("reports.view")
+def request_export():
+    from app.admin.forms import ConfirmForm
+    from app.reports import exports, operations
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    kind, day = request.form.get("kind", ""), _day_arg(request.form.get("day"))
+    if kind == "assessment":
+        first = day.replace(day=1)
+    elif kind in operations.KINDS:
+        first = operations.span(kind, day).first
+    else:
+        first = day  # an unknown kind: refused below
+    try:
+        exports.request_file(current_user, kind, first, request.form.get("format", ""))
+    except exports.ExportRefused as exc:
+        flash(exc.message, "warning")
+    else:
+        flash("报表正在后台生成。", "success")
+    return redirect(url_for("reports.archive"))
+
+
+@bp.route("/archive/<int:file_id>")
+@permission_required("reports.view")
+def download(file_id: int):
+    from app.models import ReportFile
+    from app.reports import exports
+
+    row = db.session.get(ReportFile, file_id)
+    if row is None or row.status != "done":
+        abort(404)
+    from urllib.parse import quote
+
+    return Response(row.content, mimetype=exports.FORMATS[row.fmt], headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(exports.file_name(row))}"})

@@ -178,8 +178,12 @@ def shifts_between(start: datetime, end: datetime, user_ids: list[int] | None = 
 
 def by_agent(month: date, now: datetime, user_ids: list[int] | None = None) -> dict[int, Attendance]:
     """Each agent's attendance for the month (shifts starting in it)."""
+    return aggregate(results(shifts_between(*month_bounds(month), user_ids), now))
+
+
+def aggregate(shift_results: list[ShiftResult]) -> dict[int, Attendance]:
     found: dict[int, Attendance] = defaultdict(Attendance)
-    for result in results(shifts_between(*month_bounds(month), user_ids), now):
+    for result in shift_results:
         found[result.shift.user_id].add(result)
     return dict(found)
 
