@@ -133,6 +133,8 @@ class Config:
     SERVICE_LEVEL_SECONDS = _env_int("HOTLINE_SERVICE_LEVEL_SECONDS", 20)
     SURGE_WAITING = _env_int("HOTLINE_SURGE_WAITING", 10)
     SURGE_WAIT_SECONDS = _env_int("HOTLINE_SURGE_WAIT_SECONDS", 120)
+    # 质检: the share of each agent's calls, chats and tickets sampled each day (at least one each).
+    QA_SAMPLE_SHARE = float(_env("HOTLINE_QA_SAMPLE_SHARE", "0.05"))
 
 
 class DevelopmentConfig(Config):

@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.monitor import bp as monitor_bp
     from app.people import bp as people_bp
     from app.processes import bp as processes_bp
+    from app.quality import bp as quality_bp
     from app.reports import bp as reports_bp
     from app.tickets import bp as tickets_bp
     from app.webchat import bp as webchat_bp
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(monitor_bp, url_prefix="/monitor")
     app.register_blueprint(workforce_bp, url_prefix="/workforce")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(quality_bp, url_prefix="/quality")
     app.register_blueprint(channels_bp)
     app.register_blueprint(chats_bp)
     app.register_blueprint(webchat_bp)

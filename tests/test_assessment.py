@@ -29,7 +29,8 @@ def test_decembers_deductions_follow_the_rules(december):  # noqa: F811
     assert got["kb_timeliness"] == 2_000  # one document, two days late
     assert got["chat_first_response"] == 1_000 and got["chat_close"] == 200
     assert got["answer_rate"] == 0 and got["acw"] == 0 and got["chat_satisfaction"] == 0
-    assert got["adherence"] == 0 and got["qa_accuracy"] is None  # nothing scheduled; not measured yet
+    assert got["adherence"] == 0 and got["qa_accuracy"] == 0  # nothing scheduled, nothing sampled
+    assert got["test_call_accuracy"] is None  # not measured yet
     assert result.total == 30_300
     assert [line.evaluation.indicator.code for line in result.major_events] == ["satisfaction", "overdue_ticket"]
 

@@ -113,7 +113,12 @@ def world(app, tmp_path, monkeypatch):
     from app.models import ReportFile
 
     report = ReportFile(kind="day", first=date(2026, 12, 1), fmt="xlsx", status="done", progress=100, content=b"xlsx")
+    from app.models.quality import QaSample
+
     db.session.add_all([queue, call, menu, conversation, canned, shift, mark, report])
+    db.session.flush()
+    sample = QaSample(day=date(2026, 12, 1), agent_id=target.id, kind="call", contact_id=call.id)
+    db.session.add(sample)
     db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,
             "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
@@ -122,7 +127,7 @@ def world(app, tmp_path, monkeypatch):
             "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
             "node_id": menu.id, "conversation_id": conversation.id, "reply_id": canned.id, "agent_id": target.id,
             "shift_id": shift.id, "code": "answer_rate", "mark_id": mark.id,
-            "file_id": report.id}
+            "file_id": report.id, "sample_id": sample.id}
 
 
 def tasks_of(ticket_id):

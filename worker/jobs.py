@@ -64,3 +64,18 @@ def archive_daily_report() -> int | None:
     with job_app_context():
         row = exports.schedule_daily(clock.now())
         return row.id if row is not None else None
+
+
+def sample_quality() -> int:
+    """From 01:00, the day before's 质检 sample is drawn once (every agent, every channel)."""
+    from datetime import timedelta
+
+    from app.quality.services import sample_day
+    from app.timefmt import display_zone, local_today
+    from workflows import clock
+
+    with job_app_context():
+        now = clock.now()
+        if now.astimezone(display_zone()).hour < 1:
+            return 0
+        return sample_day(local_today(now) - timedelta(days=1))

@@ -20,4 +20,6 @@ def periodic_jobs(config) -> list[Periodic]:
         Periodic("worker.jobs.expire_after_call_work", 5, timeout=60),
         # Checks every 5 minutes; from 08:00 it queues the day before's 日报 once.
         Periodic("worker.jobs.archive_daily_report", 300, timeout=60),
+        # Checks every 30 minutes; from 01:00 it draws the day before's QA sample once.
+        Periodic("worker.jobs.sample_quality", 1800, timeout=300),
     ]

@@ -16,6 +16,7 @@ from app.models.knowledge import (
 )
 from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, user_department
 from app.models.people import Person, PersonAccess, PersonChange, PersonImport, PersonPhone
+from app.models.quality import QaSample
 from app.models.reports import ReportFile
 from app.models.security import LoginEvent
 from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
@@ -30,6 +31,6 @@ __all__ = [
     "Attachment", "AuditEntry", "AuditHead", "Broadcast", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",
     "Person", "PersonAccess", "PersonChange", "PersonImport", "PersonPhone",
     "ProcessDraft", "ProcessInstance", "ProcessVersion",
-    "ReportFile", "Shift", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
+    "QaSample", "ReportFile", "Shift", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
     "TicketSequence", "User", "user_department", "UserRole", "UserSkill",
 ]

@@ -11,6 +11,8 @@ The rules, as read from seed 002 (rounding: a started point or second counts as 
 - 工时利用率: 1,000 CNY per point below 75 %, for each agent below. 排班工时: 1,000 CNY per agent short.
 - 遵时度 below 95 %: 1,000 CNY per point. 知识库录入及时率: 1,000 CNY per document per day late.
 - 首次应答回复时长: 1,000 CNY per breach; 人工挂机时长: 200 CNY per breach.
+- 质检准确率 below 97 %: 100 CNY per point, and besides 200 per common-sense error and 100 per
+  ticket-form error (in samples whose error stands after any appeal).
 - 在线满意率 has a target but no deduction in the seed."""
 
 from __future__ import annotations
@@ -86,6 +88,13 @@ def deduction(e: Evaluation, period: Period, history: dict[str, list[float | Non
     if code == "kb_timeliness":
         days = sum(indicators.days_late(c, period.now) for c in e.kept)
         return Deduction(1000 * days, False, f"逾期共 {days} 天 × 1,000")
+    if code == "qa_accuracy":
+        points = _points_below(value, 97)
+        counted = [s for s in e.kept if s.correct is False]
+        common = sum(1 for s in counted if "common_sense" in s.error_codes)
+        form = sum(1 for s in counted if "ticket_form" in s.error_codes)
+        return Deduction(100 * points + 200 * common + 100 * form, False,
+                         f"低 {points} 点 × 100 + 基本常识错误 {common} × 200 + 工单填写错误 {form} × 100")
     if code == "chat_first_response":
         return Deduction(1000 * int(value), False, f"{int(value)} 次 × 1,000")
     if code == "chat_close":

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from app.chats import indicators as chat_goals
 from app.extensions import db
 from app.models import Contact, PolicyChange, SlaEvent, Ticket, User
-from app.timefmt import display_zone, local_time
+from app.timefmt import display_zone, local_midnight, local_time
 from app.workforce import attendance
 from telephony_adapter import chats
 from telephony_adapter.events import SURVEY_SCORES
@@ -366,10 +366,30 @@ def _shift_key(r: attendance.ShiftResult) -> str:
     return f"shift:{r.shift.id}"
 
 
+def _qa_samples(period: Period) -> list:
+    from app.models.quality import QaSample
+
+    query = select(QaSample).where(QaSample.day >= period.month, QaSample.day < period.end.astimezone(
+        display_zone()).date(), QaSample.status != "pending")
+    return list(db.session.scalars(_scoped(query, period, QaSample.agent_id).order_by(QaSample.day, QaSample.id)))
+
+
+def _qa_figure(kept: list, period: Period) -> Figure:
+    return _rate(sum(1 for s in kept if s.correct), len(kept), 0.97, "本期没有已质检的样本")
+
+
+def _qa_row(sample, names: dict, period: Period) -> list:
+    from app.models.quality import QA_ERRORS, QA_KINDS
+
+    return [sample.day.isoformat(), names.get(sample.agent_id, "—"), QA_KINDS[sample.kind],
+            "、".join(QA_ERRORS[e] for e in sample.error_codes) or "无差错",
+            {"upheld": "维持", "overturned": "撤销差错"}.get(sample.decision or "", "—")]
+
+
 _CALL_COLUMNS = ("进入队列", "主叫", "队列", "坐席", "接通", "排队(秒)", "结果")
 _CHAT_COLUMNS = ("开始", "渠道", "坐席", "首次回复(秒)", "挂机(秒)", "评价")
 _SHIFT_COLUMNS = ("坐席", "上班", "下班", "排班(时)", "签入", "签出", "服务(时)")
-NOT_YET = "质检、拨测、培训与投诉记录将在“质检与考核”功能中建立，届时据实计算。"
+NOT_YET = "拨测、培训与投诉记录将在后续功能中建立，届时据实计算。"
 
 
 def _contacts(items, figure, columns, row, when=lambda c: c.started_at) -> dict:
@@ -415,8 +435,11 @@ INDICATORS: tuple[Indicator, ...] = (
               "每缺一人扣 1,000 元", **_shift_based(_hours_figure)),
     Indicator("adherence", "遵时度", "每个班次的签入与签出各计一次（2 分钟容差），按时次数 / 应计次数。",
               "月度 ≥ 95%；每低 1 个百分点扣 1,000 元", **_shift_based(_adherence_figure)),
-    Indicator("qa_accuracy", "质检准确率", "质检合格样本 / 抽检样本。", "≥ 97%；每低 1 个百分点扣 100 元",
-              missing=NOT_YET),
+    Indicator("qa_accuracy", "质检准确率",
+              "无差错的质检样本 / 已质检样本（每日按坐席、渠道分层抽样；申诉后撤销差错的按无差错计）。",
+              "≥ 97%；每低 1 个百分点扣 100 元；另每个基本常识错误扣 200 元、每个工单填写错误扣 100 元",
+              items=_qa_samples, key=lambda s: f"qa:{s.id}", when=lambda s: local_midnight(s.day),
+              figure=_qa_figure, columns=("日期", "坐席", "类型", "差错", "申诉裁定"), row=_qa_row),
     Indicator("test_call_accuracy", "业务拨测准确率", "拨测回答正确 / 拨测次数。", "≥ 95%；每低 1 个百分点扣 1,000 元",
               missing=NOT_YET),
     Indicator("complaints", "投诉率", "经核实的坐席服务态度投诉。", "0；每件按渠道与原因扣 200–2,000 元",
