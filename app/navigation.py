@@ -40,6 +40,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("quality.index", "质检", "qa.sample", "质检", "每日分层抽样，评分、案例分享；质检准确率"),
     NavItem("quality.index", "质检", "tickets.supervise", "质检", "质检结果与坐席申诉的裁定"),
     NavItem("quality.mine", "我的质检", "calls.work", "质检", "我的质检结果，对差错可申诉一次"),
+    NavItem("quality.records", "考核记录", "qa.sample", "质检", "业务拨测、培训考核、坐席投诉与工单记录抽查"),
+    NavItem("quality.records", "考核记录", "reports.view", "质检", "业务拨测、培训考核、坐席投诉与工单记录抽查"),
     NavItem("quality.cases", "案例分享", "kb.view", "质检", "质检选出的典型案例"),
     NavItem("knowledge.index", "知识库", "kb.view", "知识库", "政策与业务问答检索，受理时自动推荐答案"),
     NavItem("knowledge.policy_changes", "政策变更", "kb.review", "知识库", "登记政策变更，1 个工作日内更新相关文章"),

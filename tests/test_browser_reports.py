@@ -30,7 +30,7 @@ def test_a_manager_reads_the_indicators_and_drills_into_one(app, live_server, br
         page.wait_for_selector("#indicator-rows tr.row-off:has-text('市民已离线')")
         screenshot(page, "reports-02-detail")
         page.goto(f"{live_server}/reports/assessment?month=2026-12")
-        page.wait_for_selector("#assessment-total dd:has-text('30,100 元')")  # 30,300 less the 200 left out
+        page.wait_for_selector("#assessment-total dd:has-text('12,100 元')")  # 12,300 less the 200 left out
         screenshot(page, "reports-03-assessment")
     finally:
         page.context.close()

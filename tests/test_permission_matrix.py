@@ -127,7 +127,7 @@ def world(app, tmp_path, monkeypatch):
             "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
             "node_id": menu.id, "conversation_id": conversation.id, "reply_id": canned.id, "agent_id": target.id,
             "shift_id": shift.id, "code": "answer_rate", "mark_id": mark.id,
-            "file_id": report.id, "sample_id": sample.id}
+            "file_id": report.id, "sample_id": sample.id, "kind": "review"}
 
 
 def tasks_of(ticket_id):

@@ -123,7 +123,7 @@ def test_the_assessment_exports_its_evidence_sheet_by_sheet(app, december):  # n
     book = load_workbook(io.BytesIO(db.session.get(ReportFile, row.id).content))
     assert book.sheetnames[0] == "月度考核" and "接通率" in book.sheetnames and "人工挂机时长" in book.sheetnames
     total = [r for r in book["月度考核"].iter_rows(values_only=True) if r[0] == "合计"]
-    assert total[0][5] == 30_300
+    assert total[0][5] == 12_300
     assert len(list(book["接通率"].iter_rows(min_row=2))) == 5
     pdf = exports.request_file(None, "assessment", NOW.date().replace(day=1), "pdf")
     with clock.frozen_at(NOW):

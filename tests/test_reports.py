@@ -95,10 +95,10 @@ def test_each_measured_indicator_equals_the_hand_computed_figure(december):
     assert (f["chat_close"].value, f["chat_close"].denominator) == (1, 2)
     assert (f["first_handling"].value, f["first_handling"].denominator) == (1, 2)
     assert f["overdue_ticket"].value == 1 and not f["overdue_ticket"].met
-    assert f["kb_timeliness"].shown == "0.00%（逾期 2 天）"
+    assert f["kb_timeliness"].shown == "0.00%（逾期 1 个工作日）"
     assert f["adherence"].value is None and f["adherence"].note == "本期没有排班"
     assert f["qa_accuracy"].value is None and f["qa_accuracy"].note == "本期没有已质检的样本"
-    assert f["test_call_accuracy"] is None  # not measured yet: no invented figure
+    assert f["test_call_accuracy"].value is None and f["test_call_accuracy"].note == "本期没有拨测"
 
 
 def test_a_teams_view_counts_only_its_agents(december):
@@ -117,13 +117,12 @@ def test_the_page_shows_every_indicator_and_each_figure_opens_its_rows(client, a
         team = client.get("/reports/indicators/chat_first_response",
                           query_string={"month": "2026-12", "team": december["team"].id}).get_data(as_text=True)
     assert page.count('<tr data-indicator="') == 17
-    assert "拨测、培训与投诉记录将在后续功能中建立" in page
     assert 'href="/reports/indicators/answer_rate?month=2026-12"' in page
     body = rows[rows.index('id="indicator-rows"'):]
     assert body.count('data-key="contact:') == 5  # the five requests
     assert "13800000004" in body and "放弃" in body and "13800000005" not in body
     assert "王强" not in team[team.index('id="indicator-rows"'):]
-    assert client.get("/reports/indicators/test_call_accuracy").status_code == 404
+    assert client.get("/reports/indicators/no_such_indicator").status_code == 404
 
 
 def test_agents_do_not_see_the_reports(client, auth, december):

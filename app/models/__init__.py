@@ -16,7 +16,7 @@ from app.models.knowledge import (
 )
 from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, user_department
 from app.models.people import Person, PersonAccess, PersonChange, PersonImport, PersonPhone
-from app.models.quality import QaSample
+from app.models.quality import AgentComplaint, ExamResult, QaSample, RecordReview, TestCall, TestQuestion
 from app.models.reports import ReportFile
 from app.models.security import LoginEvent
 from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
@@ -24,7 +24,7 @@ from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, Proces
 from app.models.workforce import Broadcast, Shift
 
 __all__ = [
-    "AssessmentMark",
+    "AgentComplaint", "AssessmentMark", "ExamResult", "RecordReview", "TestCall", "TestQuestion",
     "AgentPresence", "AgentStateLog", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent", "IvrNode",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
     "PolicyChangeArticle",

@@ -147,3 +147,103 @@ def cases():
     samples = db.session.scalars(select(QaSample).where(QaSample.example.is_(True))
                                  .order_by(QaSample.day.desc(), QaSample.id.desc()).limit(200)).all()
     return render_template("quality/cases.html", samples=samples, kinds=QA_KINDS, errors=QA_ERRORS)
+
+
+RECORD_TABS = {"test_calls": "业务拨测", "exams": "培训考核", "complaints": "坐席投诉", "reviews": "工单记录抽查"}
+
+
+def _month_arg(value: str | None) -> date:
+    try:
+        return date.fromisoformat((value or "") + "-01")
+    except ValueError:
+        return local_today(clock.now()).replace(day=1)
+
+
+@bp.route("/records")
+@permission_required("qa.sample", "reports.view")
+def records():
+    """考核记录: 拨测, 培训考核, 投诉 and 工单记录抽查 for a month, and the forms to add them."""
+    from app.models.quality import ExamResult, TestQuestion
+    from app.quality.records import COMPLAINT_SOURCES
+    from app.reports.indicators import BY_CODE, Period
+    from app.workforce.schedule import scheduled_people
+
+    tab = request.args.get("tab") if request.args.get("tab") in RECORD_TABS else "test_calls"
+    month = _month_arg(request.args.get("month"))
+    period = Period.of_month(month, clock.now())
+    indicator = {"test_calls": "test_call_accuracy", "exams": "training_pass_rate", "complaints": "complaints",
+                 "reviews": "record_accuracy"}[tab]
+    rows = BY_CODE[indicator].items(period)  # the same records the indicator counts
+    flagged = []
+    if tab == "exams":
+        latest: dict[tuple[int, str], ExamResult] = {}
+        for exam in db.session.scalars(select(ExamResult).order_by(ExamResult.attempt)):
+            latest[(exam.user_id, exam.training)] = exam
+        flagged = [(e.user.display_name, "须更换坐席" if e.attempt == 3 else "须补考")
+                   for e in latest.values() if not e.passed]
+
+    def rate(items, attribute="correct"):
+        if not items:
+            return "—"
+        good = sum(1 for item in items if (not item.faulty if attribute == "accurate" else getattr(item, attribute)))
+        return f"{good / len(items) * 100:.1f}%"
+
+    return render_template("quality/records.html", tab=tab, tabs=RECORD_TABS, month=month, rows=rows, rate=rate,
+                           questions=db.session.scalars(select(TestQuestion).where(TestQuestion.active.is_(True))
+                                                        .order_by(TestQuestion.id)).all(),
+                           people=scheduled_people(), sources=COMPLAINT_SOURCES, flagged=flagged,
+                           may_record=can(current_user, "qa.sample") or can(current_user, "reports.assess"))
+
+
+@bp.route("/records/<kind>", methods=["POST"])
+@permission_required("qa.sample", "reports.assess")
+def add_record(kind: str):
+    from datetime import datetime
+
+    from app.admin.forms import ConfirmForm
+    from app.quality import records as kept
+    from app.timefmt import display_zone
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    form = request.form
+
+    def day(name: str) -> date:
+        try:
+            return date.fromisoformat(form.get(name, ""))
+        except ValueError as exc:
+            raise kept.RecordRefused("请填写日期") from exc
+
+    def moment(name: str) -> datetime:
+        try:
+            return datetime.fromisoformat(form.get(name, "")).replace(tzinfo=display_zone())
+        except ValueError as exc:
+            raise kept.RecordRefused("请填写拨测时间") from exc
+
+    who, ip = current_user, request.remote_addr
+    actions = {
+        "question": lambda: kept.add_question(who, form.get("question", ""), form.get("expected", ""), ip),
+        "test_call": lambda: kept.record_test_call(who, form.get("question_id", type=int), moment("called_at"),
+                                                   form.get("agent_id", type=int), form.get("correct") == "1",
+                                                   form.get("note", ""), ip),
+        "exam": lambda: kept.record_exam(who, form.get("person_id", type=int), form.get("training", ""),
+                                         day("taken_on"), form.get("attempt", type=int) or 0,
+                                         form.get("score", type=int) if form.get("score", "").isdigit() else -1, ip),
+        "complaint": lambda: kept.record_complaint(who, form.get("agent_id", type=int), day("received_on"),
+                                                   form.get("source", ""), form.get("attitude") == "1",
+                                                   {"1": True, "0": False}.get(form.get("upheld", "")),
+                                                   form.get("summary", ""), form.get("ticket_number"), ip),
+        "review": lambda: kept.record_review(who, form.get("ticket_number", ""), day("reviewed_on"),
+                                             form.get("faulty") == "1", form.get("bad_outcome") == "1",
+                                             form.get("note", ""), ip),
+    }
+    if kind not in actions:
+        abort(404)
+    try:
+        actions[kind]()
+    except kept.RecordRefused as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+    else:
+        flash("已登记，并记入审计。", "success")
+    return redirect(url_for("quality.records", tab=form.get("tab") or None, month=form.get("month") or None))

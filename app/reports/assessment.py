@@ -3,16 +3,23 @@ give (扣费), the major events (重大事件), the total; and what a manager ad
 with its reason, a force majeure day left out everywhere, a note — every one audited.
 
 The rules, as read from seed 002 (rounding: a started point or second counts as whole):
-- 满意率 below 97 %: 1,000 CNY for each point from 97 down to 95, 3,000 for each point below 95;
-  below 90 % is a major event.
-- 接通率 below 80 % three months running (this month and the two before): a major event.
+- 满意率 below 97 %: from 95 % up, 1,000 CNY per point below 97 %; from 90 % up, 3,000 per point
+  below 97 %; below 90 %, a major item (重大事项, no sum set here).
+- 接通率 below 80 %: a major item; three months running, the whole service fee is withheld.
 - 平均话后处理时长 at 10 s or more: 200 CNY per second over, at most 3,000.
 - 工单初次处理时限: 100 CNY per ticket late, at most 1,000. 工单超期: 10,000 CNY and a major event each.
 - 工时利用率: 1,000 CNY per point below 75 %, for each agent below. 排班工时: 1,000 CNY per agent short.
-- 遵时度 below 95 %: 1,000 CNY per point. 知识库录入及时率: 1,000 CNY per document per day late.
+- 遵时度 below 95 %: 1,000 CNY per point.
 - 首次应答回复时长: 1,000 CNY per breach; 人工挂机时长: 200 CNY per breach.
 - 质检准确率 below 97 %: 100 CNY per point, and besides 200 per common-sense error and 100 per
   ticket-form error (in samples whose error stands after any appeal).
+- 工单记录准确率: 500 CNY per wrongly recorded ticket that led to a bad outcome.
+- 业务拨测准确率 below 95 %: 1,000 CNY per point.
+- 投诉 (upheld, the agent responsible): the centre's own channel 200 CNY, or 1,000 for attitude;
+  outside channels 500, or 2,000 for attitude.
+- 培训考核: 1,000 CNY per person failing the exam, 2,000 per person failing the first retake;
+  failing the second retake means the person must be replaced.
+- 知识库录入及时率: 1,000 CNY per document per working day late.
 - 在线满意率 has a target but no deduction in the seed."""
 
 from __future__ import annotations
@@ -59,16 +66,18 @@ def deduction(e: Evaluation, period: Period, history: dict[str, list[float | Non
         return Deduction(0, False, "本期无可计量的记录")
     value = figure.value
     if code == "satisfaction":
+        points = _points_below(value, 97)
         if value * 100 < 90:
-            return Deduction(2 * 1000 + 5 * 3000, True, "低于 90%：重大事件（另按 95–97% 与 90–95% 两档扣满）")
-        upper = min(_points_below(value, 97), 2)
-        lower = _points_below(value, 95)
-        return Deduction(upper * 1000 + lower * 3000, False,
-                         f"95–97% 段 {upper} 点 × 1,000 + 低于 95% 段 {lower} 点 × 3,000" if upper else "达标")
+            return Deduction(0, True, "低于 90%：列入重大事项考核")
+        per_point = 1000 if value * 100 >= 95 else 3000
+        return Deduction(points * per_point, False, f"低于标准 {points} 个百分点 × {per_point:,}" if points else "达标")
     if code == "answer_rate":
         months = [value] + history.get("answer_rate", [])
-        major = len(months) >= 3 and all(v is not None and v < 0.80 for v in months[:3])
-        return Deduction(0, major, "连续三个月低于 80%：重大事件（扣除全部服务费）" if major else "不扣费（看连续三个月）")
+        if value >= 0.80:
+            return Deduction(0, False, "达标")
+        running = len(months) >= 3 and all(v is not None and v < 0.80 for v in months[:3])
+        withheld = "；已连续三个月低于 80%（扣除全部服务费）" if running else ""
+        return Deduction(0, True, "低于 80%：按重大事项考核" + withheld)
     if code == "acw":
         over = max(0, math.ceil(round(value - 10, 6))) if value >= 10 else 0
         return Deduction(min(3000, 200 * over), False, f"超 {over} 秒 × 200，封顶 3,000" if over else "达标")
@@ -87,7 +96,26 @@ def deduction(e: Evaluation, period: Period, history: dict[str, list[float | Non
         return Deduction(1000 * points, False, f"低 {points} 个百分点 × 1,000")
     if code == "kb_timeliness":
         days = sum(indicators.days_late(c, period.now) for c in e.kept)
-        return Deduction(1000 * days, False, f"逾期共 {days} 天 × 1,000")
+        return Deduction(1000 * days, False, f"逾期共 {days} 个工作日 × 1,000")
+    if code == "record_accuracy":
+        bad = sum(1 for r in e.kept if r.faulty and r.bad_outcome)
+        return Deduction(500 * bad, False, f"造成不良后果的记录错误 {bad} 件 × 500")
+    if code == "test_call_accuracy":
+        points = _points_below(value, 95)
+        return Deduction(1000 * points, False, f"低 {points} 个百分点 × 1,000")
+    if code == "complaints":
+        from app.quality.records import COMPLAINT_COST
+
+        upheld = [c for c in e.kept if c.upheld]
+        return Deduction(sum(COMPLAINT_COST[(c.source, c.attitude)] for c in upheld), False,
+                         f"成立有责 {len(upheld)} 件（按渠道与是否服务态度计）")
+    if code == "training_pass_rate":
+        first = sum(1 for x in e.kept if x.attempt == 1 and not x.passed)
+        retake = sum(1 for x in e.kept if x.attempt == 2 and not x.passed)
+        last = sum(1 for x in e.kept if x.attempt == 3 and not x.passed)
+        how = f"首次未通过 {first} 人 × 1,000 + 第一次补考未通过 {retake} 人 × 2,000"
+        return Deduction(1000 * first + 2000 * retake, False,
+                         how + (f"；第二次补考未通过 {last} 人，须解除劳动合同或更换坐席" if last else ""))
     if code == "qa_accuracy":
         points = _points_below(value, 97)
         counted = [s for s in e.kept if s.correct is False]

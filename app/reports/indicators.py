@@ -7,15 +7,13 @@ happened, and computes its figure from those records. A manager's exclusions (�
 or a force majeure day for every indicator) take records out before the figure is computed, and
 the 明细 shows every record with whether it counted — every figure can be traced to its records.
 
-Indicators whose records the platform does not keep yet (QA samples, test calls, exams,
-complaints, ticket-record reviews) are listed with that said, never with an invented figure."""
+An indicator without records in the period shows “—” and says why, never an invented figure."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -294,9 +292,16 @@ def _policy_changes(period: Period) -> list[PolicyChange]:
 
 
 def days_late(change: PolicyChange, now: datetime) -> int:
-    """Whole days (started) past the 1-working-day deadline; 0 when entered in time."""
+    """Working days late (一个工作日 each, a started one counting): 0 when entered in time."""
+    from workflows.working_days import is_working_day
+
     done = change.completed_at or now
-    return max(0, math.ceil((done - change.due_at).total_seconds() / 86400))
+    if done <= change.due_at:
+        return 0
+    zone = display_zone()
+    due_day, done_day = change.due_at.astimezone(zone).date(), done.astimezone(zone).date()
+    working = sum(1 for n in range(1, (done_day - due_day).days + 1) if is_working_day(due_day + timedelta(days=n)))
+    return max(1, working)
 
 
 def _kb_figure(kept: list[PolicyChange], period: Period) -> Figure:
@@ -304,7 +309,7 @@ def _kb_figure(kept: list[PolicyChange], period: Period) -> Figure:
         return _nothing("本期没有到期的政策变更")
     late = sum(days_late(c, period.now) for c in kept)
     on_time = sum(1 for c in kept if days_late(c, period.now) == 0)
-    return Figure(on_time / len(kept), _pct(on_time, len(kept)) + (f"（逾期 {late} 天）" if late else ""),
+    return Figure(on_time / len(kept), _pct(on_time, len(kept)) + (f"（逾期 {late} 个工作日）" if late else ""),
                   late == 0, on_time, len(kept))
 
 
@@ -386,10 +391,91 @@ def _qa_row(sample, names: dict, period: Period) -> list:
             {"upheld": "维持", "overturned": "撤销差错"}.get(sample.decision or "", "—")]
 
 
+# --- assessment records (拨测, 培训考核, 投诉, 工单记录抽查) ----------------------------------------
+
+def _local_bounds_dates(period: Period) -> tuple[date, date]:
+    return period.month, period.end.astimezone(display_zone()).date()
+
+
+def _test_calls(period: Period) -> list:
+    from app.models.quality import TestCall
+
+    query = select(TestCall).where(TestCall.called_at >= period.start, TestCall.called_at < period.end)
+    return list(db.session.scalars(_scoped(query, period, TestCall.agent_id).order_by(TestCall.called_at, TestCall.id)))
+
+
+def _test_call_figure(kept: list, period: Period) -> Figure:
+    return _rate(sum(1 for c in kept if c.correct), len(kept), 0.95, "本期没有拨测")
+
+
+def _test_call_row(call, names: dict, period: Period) -> list:
+    return [local_time(call.called_at, "%m-%d %H:%M"), call.question.question, names.get(call.agent_id, "—"),
+            "正确" if call.correct else "错误", call.note]
+
+
+def _exams(period: Period) -> list:
+    from app.models.quality import ExamResult
+
+    first, following = _local_bounds_dates(period)
+    query = select(ExamResult).where(ExamResult.taken_on >= first, ExamResult.taken_on < following)
+    return list(db.session.scalars(_scoped(query, period, ExamResult.user_id).order_by(ExamResult.taken_on,
+                                                                                        ExamResult.id)))
+
+
+def _exam_figure(kept: list, period: Period) -> Figure:
+    return _rate(sum(1 for e in kept if e.passed), len(kept), 1.0, "本期没有考试")
+
+
+def _exam_row(exam, names: dict, period: Period) -> list:
+    return [exam.taken_on.isoformat(), names.get(exam.user_id, "—"), exam.training,
+            {1: "首次", 2: "第一次补考", 3: "第二次补考"}[exam.attempt], exam.score, "通过" if exam.passed else "未通过"]
+
+
+def _complaints(period: Period) -> list:
+    from app.models.quality import AgentComplaint
+
+    first, following = _local_bounds_dates(period)
+    query = select(AgentComplaint).where(AgentComplaint.received_on >= first, AgentComplaint.received_on < following)
+    return list(db.session.scalars(_scoped(query, period, AgentComplaint.agent_id)
+                                   .order_by(AgentComplaint.received_on, AgentComplaint.id)))
+
+
+def _complaint_figure(kept: list, period: Period) -> Figure:
+    upheld = sum(1 for c in kept if c.upheld)
+    if not kept:
+        return Figure(0, "0 件", True, 0, 0, "本期没有投诉")
+    return Figure(upheld, f"成立有责 {upheld} 件", upheld == 0, upheld, len(kept))
+
+
+def _complaint_row(complaint, names: dict, period: Period) -> list:
+    from app.quality.records import COMPLAINT_SOURCES
+
+    return [complaint.received_on.isoformat(), names.get(complaint.agent_id, "—"), COMPLAINT_SOURCES[complaint.source],
+            "是" if complaint.attitude else "否",
+            {None: "待核实", True: "成立有责", False: "不成立"}[complaint.upheld], complaint.summary]
+
+
+def _reviews(period: Period) -> list:
+    from app.models.quality import RecordReview
+
+    first, following = _local_bounds_dates(period)
+    return list(db.session.scalars(select(RecordReview).where(RecordReview.reviewed_on >= first,
+                                                              RecordReview.reviewed_on < following)
+                                   .order_by(RecordReview.reviewed_on, RecordReview.id)))
+
+
+def _review_figure(kept: list, period: Period) -> Figure:
+    return _rate(sum(1 for r in kept if not r.faulty), len(kept), 1.0, "本期没有工单记录抽查")
+
+
+def _review_row(review, names: dict, period: Period) -> list:
+    return [review.reviewed_on.isoformat(), review.ticket.number, "记录有误" if review.faulty else "准确",
+            "是" if review.bad_outcome else "—", review.note]
+
+
 _CALL_COLUMNS = ("进入队列", "主叫", "队列", "坐席", "接通", "排队(秒)", "结果")
 _CHAT_COLUMNS = ("开始", "渠道", "坐席", "首次回复(秒)", "挂机(秒)", "评价")
 _SHIFT_COLUMNS = ("坐席", "上班", "下班", "排班(时)", "签入", "签出", "服务(时)")
-NOT_YET = "拨测、培训与投诉记录将在后续功能中建立，届时据实计算。"
 
 
 def _contacts(items, figure, columns, row, when=lambda c: c.started_at) -> dict:
@@ -425,8 +511,10 @@ INDICATORS: tuple[Indicator, ...] = (
               "0 件；每件为重大事件（10,000 元）", items=_major_events, key=lambda pair: f"ticket:{pair[1].id}",
               when=lambda pair: pair[0].occurred_at, figure=_overdue_figure,
               columns=("工单", "标题", "办理时限", "超期五个工作日于"), row=_overdue_row, agent=lambda pair: None),
-    Indicator("record_accuracy", "工单记录准确率", "记录正确、完整的工单 / 抽查工单。",
-              "100%；造成不良后果的每件扣 500 元", missing=NOT_YET),
+    Indicator("record_accuracy", "工单记录准确率", "抽查中记录正确、完整的工单 / 抽查的工单。",
+              "100%；因记录不准确或缺失造成处理不满意或不及时的，每件扣 500 元", items=_reviews,
+              key=lambda r: f"review:{r.id}", when=lambda r: local_midnight(r.reviewed_on), figure=_review_figure,
+              columns=("日期", "工单", "结论", "不良后果", "说明"), row=_review_row, agent=lambda r: None),
     Indicator("utilisation", "工时利用率",
               "班次内服务时长（通话、保持、话后整理、在线会话）/ 已结束班次的排班时长，按人计。",
               "每人 ≥ 75%；每人每低 1 个百分点扣 1,000 元", **_shift_based(_utilisation_figure)),
@@ -441,17 +529,24 @@ INDICATORS: tuple[Indicator, ...] = (
               items=_qa_samples, key=lambda s: f"qa:{s.id}", when=lambda s: local_midnight(s.day),
               figure=_qa_figure, columns=("日期", "坐席", "类型", "差错", "申诉裁定"), row=_qa_row),
     Indicator("test_call_accuracy", "业务拨测准确率", "拨测回答正确 / 拨测次数。", "≥ 95%；每低 1 个百分点扣 1,000 元",
-              missing=NOT_YET),
-    Indicator("complaints", "投诉率", "经核实的坐席服务态度投诉。", "0；每件按渠道与原因扣 200–2,000 元",
-              missing=NOT_YET),
+              items=_test_calls, key=lambda c: f"test_call:{c.id}", when=lambda c: c.called_at,
+              figure=_test_call_figure, columns=("时间", "问题", "接听坐席", "结果", "说明"), row=_test_call_row),
+    Indicator("complaints", "投诉率", "坐席投诉成立有责数 / 投诉总数（服务态度投诉成立有责数应为 0）。",
+              "中心自有渠道：非服务态度 200 元、服务态度 1,000 元；外部渠道：非服务态度 500 元、服务态度 2,000 元（每件）",
+              items=_complaints, key=lambda c: f"complaint:{c.id}", when=lambda c: local_midnight(c.received_on),
+              figure=_complaint_figure, columns=("日期", "坐席", "渠道", "服务态度", "核实", "内容"),
+              row=_complaint_row),
     Indicator("kb_timeliness", "知识库录入及时率",
               "政策变更在 1 个工作日内录入知识库：按时录入的变更 / 本期到期的变更。",
               "100%；每份文件每逾期一天扣 1,000 元", items=_policy_changes, key=lambda c: f"policy:{c.id}",
               when=lambda c: c.due_at, figure=_kb_figure,
-              columns=("政策变更", "文号", "收到", "录入时限", "录入完成", "逾期(天)"), row=_kb_row,
+              columns=("政策变更", "文号", "收到", "录入时限", "录入完成", "逾期(工作日)"), row=_kb_row,
               agent=lambda c: None),
     Indicator("training_pass_rate", "培训考核通过率", "考试成绩 ≥ 80 分的人次 / 参考人次。",
-              "100%；未通过每人次扣 1,000 / 2,000 元", missing=NOT_YET),
+              "100%；首次未通过每人扣 1,000 元，第一次补考未通过每人扣 2,000 元，第二次补考未通过须解除劳动合同或更换坐席",
+              items=_exams, key=lambda e: f"exam:{e.id}", when=lambda e: local_midnight(e.taken_on),
+              figure=_exam_figure, columns=("日期", "人员", "培训", "次数", "成绩", "结果"), row=_exam_row,
+              agent=lambda e: e.user_id),
     Indicator("chat_first_response", "首次应答回复时长",
               "会话分配给坐席到坐席首次回复；超过 30 秒的次数 / 坐席接待的会话。",
               f"≤ {chat_goals.FIRST_RESPONSE_SECONDS} 秒；每次超时扣 1,000 元",
