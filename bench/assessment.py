@@ -48,12 +48,6 @@ def prepare(contacts: int, tickets: int) -> dict:
     app = _app()
     with app.app_context():
         apply_migrations()
-        have = db.session.scalar(select(func.count(Contact.id)).where(Contact.call_id.like("bench-%")))
-        have_tickets = db.session.scalar(select(func.count(Ticket.id)).where(Ticket.number.like("B%")))
-        if have == contacts and have_tickets == tickets:
-            return {"dialect": db.engine.dialect.name, "generated": False}
-        db.session.execute(text("DELETE FROM contact WHERE call_id LIKE 'bench-%'"))
-        db.session.execute(text("DELETE FROM ticket WHERE number LIKE 'B%'"))
         agents = []
         password = hash_password("Bench12393!")
         for n in range(AGENTS):
@@ -75,6 +69,18 @@ def prepare(contacts: int, tickets: int) -> dict:
                 db.session.add(dept)
                 db.session.flush()
             departments.append(dept.id)
+        if db.session.scalar(select(User).where(User.username == "bench_assess_manager")) is None:
+            manager = User(username="bench_assess_manager", display_name="压测主管", password_hash=password,
+                           active=True, must_change_password=False, failed_login_count=0, session_version=1)
+            manager.set_roles(["manager"])
+            db.session.add(manager)
+        db.session.commit()
+        have = db.session.scalar(select(func.count(Contact.id)).where(Contact.call_id.like("bench-%")))
+        have_tickets = db.session.scalar(select(func.count(Ticket.id)).where(Ticket.number.like("B%")))
+        if have == contacts and have_tickets == tickets:
+            return {"dialect": db.engine.dialect.name, "generated": False}
+        db.session.execute(text("DELETE FROM contact WHERE call_id LIKE 'bench-%'"))
+        db.session.execute(text("DELETE FROM ticket WHERE number LIKE 'B%'"))
         db.session.commit()
         _fill(db, contacts, tickets, agents, departments)
         if db.engine.dialect.name == "postgresql":
@@ -164,15 +170,19 @@ def _fill(db, contacts: int, tickets: int, agents: list[int], departments: list[
 
 def measure() -> dict:
     from flask import render_template
+    from flask_login import login_user
+    from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import ReportFile
+    from app.models import ReportFile, User
     from app.reports import assessment, exports
     from workflows import clock
 
     app = _app()
     now = datetime(2027, 1, 2, 4, 0, tzinfo=UTC)
     with app.test_request_context("/reports/assessment?month=2026-12"), clock.frozen_at(now):
+        manager = db.session.scalar(select(User).where(User.username == "bench_assess_manager"))
+        login_user(manager)  # the page as a manager sees it (signed out, it would render the sign-in shell)
         started = time.perf_counter()
         result = assessment.assess(MONTH, now)
         page = render_template("reports/assessment.html", result=result, may_assess=False, every="*",
