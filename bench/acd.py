@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.accounts import ensure_user  # noqa: E402 - after the path is set
+
 QUEUES = ("enrol", "benefit", "offsite", "complaint", "english")
 PASSWORD = "Bench12393!"  # noqa: S105 - the benchmark's own generated agents
 
@@ -71,13 +73,9 @@ def prepare(app, agents: int) -> dict:
         ids = []
         for n in range(agents):
             name = f"bench_agent_{n:03d}"
-            user = db.session.scalar(select(User).where(User.username == name))
-            if user is None:
-                user = User(username=name, display_name=name, password_hash=password, active=True,
-                            must_change_password=False, failed_login_count=0, session_version=1)
-                user.set_roles(["agent"])
-                db.session.add(user)
-                db.session.flush()
+            new = db.session.scalar(select(User.id).where(User.username == name)) is None
+            user = ensure_user(name, "agent", password)
+            if new:
                 # Each agent knows two or three of the five business lines, at varied levels.
                 for k, code in enumerate(QUEUES):
                     if (n + k) % 5 < 3:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.accounts import ensure_user  # noqa: E402 - after the path is set
+
 MONTH = date(2026, 12, 1)
 START = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 2026-12-01 00:00 in Beijing
 AGENTS = 150
@@ -42,7 +44,7 @@ def prepare(contacts: int, tickets: int) -> dict:
 
     from app.auth.passwords import hash_password
     from app.extensions import db
-    from app.models import Contact, Department, Ticket, User
+    from app.models import Contact, Department, Ticket
     from app.setup import apply_migrations
 
     app = _app()
@@ -51,15 +53,7 @@ def prepare(contacts: int, tickets: int) -> dict:
         agents = []
         password = hash_password("Bench12393!")
         for n in range(AGENTS):
-            name = f"bench_assess_{n:03d}"
-            user = db.session.scalar(select(User).where(User.username == name))
-            if user is None:
-                user = User(username=name, display_name=name, password_hash=password, active=True,
-                            must_change_password=False, failed_login_count=0, session_version=1)
-                user.set_roles(["agent"])
-                db.session.add(user)
-                db.session.flush()
-            agents.append(user.id)
+            agents.append(ensure_user(f"bench_assess_{n:03d}", "agent", password).id)
         departments = []
         for n in range(20):
             code = f"BA{n:02d}"
@@ -69,11 +63,7 @@ def prepare(contacts: int, tickets: int) -> dict:
                 db.session.add(dept)
                 db.session.flush()
             departments.append(dept.id)
-        if db.session.scalar(select(User).where(User.username == "bench_assess_manager")) is None:
-            manager = User(username="bench_assess_manager", display_name="压测主管", password_hash=password,
-                           active=True, must_change_password=False, failed_login_count=0, session_version=1)
-            manager.set_roles(["manager"])
-            db.session.add(manager)
+        ensure_user("bench_assess_manager", "manager", password, "压测主管")
         db.session.commit()
         have = db.session.scalar(select(func.count(Contact.id)).where(Contact.call_id.like("bench-%")))
         have_tickets = db.session.scalar(select(func.count(Ticket.id)).where(Ticket.number.like("B%")))

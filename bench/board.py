@@ -35,17 +35,20 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.accounts import ensure_user  # noqa: E402 - after the path is set
+
 PASSWORD = "Bench12393!"  # noqa: S105 - the benchmark's own generated accounts
 SNAPSHOT_EVERY = 15.0  # as the page does
 
 
 def prepare(agents: int) -> list[int]:
-    from sqlalchemy import delete, select
+    from sqlalchemy import delete
 
     from app import create_app
     from app.auth.passwords import hash_password
     from app.extensions import db
-    from app.models import AgentPresence, AgentStateLog, User
+    from app.models import AgentPresence, AgentStateLog
     from app.setup import apply_migrations
     from config import config_from_env
     from telephony_adapter import agents as agent_states
@@ -59,13 +62,7 @@ def prepare(agents: int) -> list[int]:
         password = hash_password(PASSWORD)
         ids = []
         for name, role in [("board_lead", "team_lead")] + [(f"board_agent_{n:03d}", "agent") for n in range(agents)]:
-            user = db.session.scalar(select(User).where(User.username == name))
-            if user is None:
-                user = User(username=name, display_name=name, password_hash=password, active=True,
-                            must_change_password=False, failed_login_count=0, session_version=1)
-                user.set_roles([role])
-                db.session.add(user)
-                db.session.flush()
+            user = ensure_user(name, role, password)
             if role == "agent":
                 ids.append(user.id)
         db.session.commit()
