@@ -98,7 +98,7 @@ def test_pdf_and_excel_files_are_built_in_the_background_kept_and_downloaded(cli
     for fmt in ("pdf", "xlsx"):
         answer = client.post("/reports/archive", data={"csrf_token": token, "kind": "day", "day": "2026-12-08",
                                                        "format": fmt}, follow_redirects=True)
-        assert "报表正在后台生成。" in answer.get_data(as_text=True)
+        assert "报表正在后台生成，完成后可在此下载。" in answer.get_data(as_text=True)
     files = db.session.scalars(select(ReportFile).order_by(ReportFile.id)).all()
     assert [(f.kind, f.fmt, f.status) for f in files] == [("day", "pdf", "queued"), ("day", "xlsx", "queued")]
     assert "排队中" in client.get("/reports/archive").get_data(as_text=True)

@@ -32,10 +32,18 @@ def file_name(row: ReportFile) -> str:
     return f"{KINDS[row.kind]}-{period}.{row.fmt}"
 
 
-def request_file(user: User | None, kind: str, first: date, fmt: str) -> ReportFile:
-    """A file to build: stored as queued, then built by a background job."""
+def period_start(kind: str, day: date) -> date:
+    """The first day of the report's period holding `day` (a week starts on Monday)."""
+    from app.reports import operations
+
+    return day.replace(day=1) if kind == "assessment" else operations.span(kind, day).first
+
+
+def request_file(user: User | None, kind: str, day: date, fmt: str) -> ReportFile:
+    """A file to build for the period holding `day`: stored as queued, then built by a background job."""
     if kind not in KINDS or fmt not in FORMATS:
         raise ExportRefused("报表类型或格式无效")
+    first = period_start(kind, day)
     row = ReportFile(kind=kind, first=first, fmt=fmt, status="queued", progress=0,
                      requested_by=user.id if user else None, created_at=clock.now())
     db.session.add(row)

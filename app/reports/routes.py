@@ -129,23 +129,6 @@ def operations_page():
                            **operations.report(kind, _day_arg(request.args.get("day"))))
 
 
-@bp.route("/operations/export")
-@permission_required("reports.view")
-def operations_export():
-    """The page's PDF / Excel buttons: the file is built in the background; the archive shows it."""
-    from app.reports import exports, operations
-
-    kind = request.args.get("kind") if request.args.get("kind") in operations.KINDS else "day"
-    fmt = request.args.get("format", "pdf")
-    try:
-        exports.request_file(current_user, kind, operations.span(kind, _day_arg(request.args.get("day"))).first, fmt)
-    except exports.ExportRefused as exc:
-        flash(exc.message, "warning")
-    else:
-        flash("报表正在后台生成，完成后可在此下载。", "success")
-    return redirect(url_for("reports.archive"))
-
-
 @bp.route("/archive")
 @permission_required("reports.view")
 def archive():
@@ -160,23 +143,17 @@ def archive():
 @permission_required("reports.view")
 def request_export():
     from app.admin.forms import ConfirmForm
-    from app.reports import exports, operations
+    from app.reports import exports
 
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    kind, day = request.form.get("kind", ""), _day_arg(request.form.get("day"))
-    if kind == "assessment":
-        first = day.replace(day=1)
-    elif kind in operations.KINDS:
-        first = operations.span(kind, day).first
-    else:
-        first = day  # an unknown kind: refused below
     try:
-        exports.request_file(current_user, kind, first, request.form.get("format", ""))
+        exports.request_file(current_user, request.form.get("kind", ""), _day_arg(request.form.get("day")),
+                             request.form.get("format", ""))
     except exports.ExportRefused as exc:
         flash(exc.message, "warning")
     else:
-        flash("报表正在后台生成。", "success")
+        flash("报表正在后台生成，完成后可在此下载。", "success")
     return redirect(url_for("reports.archive"))
 
 
