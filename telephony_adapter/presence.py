@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import event, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -34,9 +36,13 @@ def presence(user_id: int, lock: bool = False) -> AgentPresence:
         query = query.with_for_update()
     row = db.session.scalar(query)
     if row is None:
-        row = AgentPresence(user_id=user_id, state="logged_out", since=_epoch(), idle_since=None)
-        db.session.add(row)
-        db.session.flush()
+        # Two requests of one agent (the bar's stream and its first click) may both find no row:
+        # an insert that yields to the other's leaves exactly one, then both read it.
+        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(insert(AgentPresence.__table__)
+                           .values(user_id=user_id, state="logged_out", since=_epoch(), idle_since=None)
+                           .on_conflict_do_nothing(index_elements=["user_id"]))
+        row = db.session.scalar(query)
     return row
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AgentPresence, AgentStateLog, CallQueue, Contact, ContactEvent, UserSkill
-from telephony_adapter import agents
+from telephony_adapter import agents, presence
 from tests import factories
+from tests.concurrency import in_threads
 from workflows import clock
 
 T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Lanzhou
@@ -187,6 +188,25 @@ def test_every_state_an_agent_passes_through_is_a_logged_period(client, centre):
                        ("talking", None, at(14), at(74)), ("after_call_work", None, at(74), at(90)),
                        ("ready", None, at(90), at(90)), ("not_ready", "meal", at(90), None)]
     assert contact("c1").acw_seconds == 16
+
+
+def test_an_agent_whose_first_two_requests_arrive_together_gets_one_presence_and_both_succeed(app):
+    """A new agent's bar opens its event stream and sends 示闲 at the same instant: both find no
+    presence row yet; one creates it, the other reads it — neither request fails."""
+    agent = factories.user("newcomer", ["agent"])
+    agent_id = agent.id
+    db.session.remove()
+
+    def first_look(i):
+        row = presence.presence(agent_id, lock=True)
+        state = row.state
+        db.session.commit()
+        return state
+
+    results = in_threads(app, 4, first_look)
+    assert results == ["logged_out"] * 4, results
+    assert db.session.scalar(select(func.count()).select_from(AgentPresence)
+                             .where(AgentPresence.user_id == agent_id)) == 1
 
 
 def test_the_agent_bar_changes_state_and_refuses_not_ready_without_a_reason(client, auth, centre):

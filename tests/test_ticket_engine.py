@@ -4,39 +4,16 @@ pinning, unique numbers, the script sandbox, and the tamper-evident audit chain.
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from app.extensions import db
 from app.models import AuditEntry, ProcessInstance, ProcessVersion, Ticket
+from tests.concurrency import in_threads
 from tests.loop import COMPLAINT, do, handled_round, staff, task_names, tasks
 from workflows import engine, serialization, specs
 from workflows.audit_trail import verify
-
-
-def _in_threads(app, count: int, work):
-    """Run `work(i)` in `count` threads released together; return results or exceptions."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[i] = work(i)
-            except Exception as exc:  # collected and asserted on by the caller
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_two_agents_completing_the_same_task_at_once_exactly_one_wins(app):
@@ -48,7 +25,7 @@ def test_two_agents_completing_the_same_task_at_once_exactly_one_wins(app):
     ticket_id, task_id = ticket.id, task.id
     db.session.remove()
     depts = [s.dept_id, s.other_dept_id]
-    results = _in_threads(
+    results = in_threads(
         app, 2, lambda i: engine.complete_task(ticket_id, task_id, {"department_id": depts[i]}, s.agent).id)
     wins = [r for r in results if r == ticket_id]
     losses = [r for r in results if isinstance(r, engine.StepConflict)]
@@ -63,7 +40,7 @@ def test_two_agents_completing_the_same_task_at_once_exactly_one_wins(app):
 def test_ticket_numbers_stay_unique_when_agents_record_at_the_same_moment(app):
     s = staff()
     db.session.remove()
-    results = _in_threads(app, 6, lambda i: engine.start_ticket(COMPLAINT, s.agent).number)
+    results = in_threads(app, 6, lambda i: engine.start_ticket(COMPLAINT, s.agent).number)
     assert all(isinstance(r, str) for r in results), results
     assert sorted(int(n.split("-")[1]) for n in results) == [1, 2, 3, 4, 5, 6]
 
