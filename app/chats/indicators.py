@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, func
+from sqlalchemy.sql.expression import ColumnElement
+
 from app.models import Contact
 
 FIRST_RESPONSE_SECONDS = 30
@@ -29,6 +32,24 @@ def close_seconds(contact: Contact) -> float | None:
     if contact.ended_at is None or contact.completed_at is None or contact.abandoned or contact.agent_id is None:
         return None
     return max(0.0, (contact.ended_at - contact.completed_at).total_seconds())
+
+
+def first_response_late_sql(now_value: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """The same two measures as conditions on a contact row, for the database to count a month of
+    conversations: (measured, late)."""
+    from app.reports.tally import longer_than
+
+    measured = Contact.offered_at.is_not(None)
+    until = func.coalesce(Contact.answered_at, Contact.ended_at, now_value)
+    return measured, and_(measured, longer_than(until, Contact.offered_at, FIRST_RESPONSE_SECONDS))
+
+
+def close_late_sql() -> tuple[ColumnElement, ColumnElement]:
+    from app.reports.tally import longer_than
+
+    measured = and_(Contact.ended_at.is_not(None), Contact.completed_at.is_not(None), Contact.abandoned.is_not(True),
+                    Contact.agent_id.is_not(None))
+    return measured, and_(measured, longer_than(Contact.ended_at, Contact.completed_at, CLOSE_SECONDS))
 
 
 @dataclass

@@ -85,6 +85,9 @@ class IvrNode(db.Model):
         return IVR_KINDS.get(self.kind, self.kind)
 
 
+CHAT_CHANNELS_SQL = "channel IN ('wechat', 'weibo', 'web')"
+
+
 class Contact(db.Model):
     """One call (later also a chat): its path through IVR, queue and agent, with the times the
     reports are built from. Times in seconds; `abandoned` calls ended while waiting."""
@@ -95,6 +98,12 @@ class Contact(db.Model):
         # of the agent's queues turns up.
         Index("ix_contact_waiting", "priority", "queued_at", "id",
               postgresql_where=text("state = 'queued'"), sqlite_where=text("state = 'queued'")),
+        # The month's conversations for the online indicators, read off the index alone
+        # (app/reports/indicators.py: the chat scan names these same channels).
+        Index("ix_contact_chat_started", "started_at", postgresql_where=text(CHAT_CHANNELS_SQL),
+              sqlite_where=text(CHAT_CHANNELS_SQL),
+              postgresql_include=["channel", "offered_at", "answered_at", "ended_at", "completed_at", "chat_rating",
+                                  "agent_id", "abandoned", "queue_id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

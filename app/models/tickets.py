@@ -68,7 +68,7 @@ class Ticket(db.Model):
     redispatch_count: Mapped[int] = mapped_column(Integer, default=0)
     satisfaction: Mapped[str | None] = mapped_column(String(20))
     sla_state: Mapped[str] = mapped_column(String(20), default="ok")  # ok, warning, overdue, major_event
-    first_handling_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_handling_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # a month's 初次处理
     first_handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

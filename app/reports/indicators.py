@@ -1,11 +1,14 @@
 """The service indicators the hotline is assessed by (考核指标, seed 002), computed from the
-platform's own records for a month and, where it applies, for some agents (a team, one agent).
+platform's own records for any period (a month, or any run of days) and, where it applies, for
+some agents (a team, one agent), or broken down by agent, team, queue, channel or department.
 
-Each indicator names the records it is made of (`items`: calls, survey answers, conversations,
-tickets, policy changes, shifts), how each is known (`key`, e.g. ``contact:12``) and when it
-happened, and computes its figure from those records. A manager's exclusions (月度考核: one record,
-or a force majeure day for every indicator) take records out before the figure is computed, and
-the 明细 shows every record with whether it counted — every figure can be traced to its records.
+Each indicator names the records it is made of (calls, survey answers, conversations, tickets,
+policy changes, shifts), how each is known (`key`, e.g. ``contact:12``) and when it happened. The
+indicators over calls, conversations and tickets — millions of rows a month — are counted by the
+database (`tally`: one statement per table); the others, a few thousand records at most, are
+computed from their rows (`items` and `figure`). A manager's exclusions (月度考核: one record, or a
+force majeure day for every indicator) take records out before the figure is computed, and the 明细
+shows the records with whether each counted — every figure can be traced to its records.
 
 An indicator without records in the period shows “—” and says why, never an invented figure."""
 
@@ -16,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, true
 
 from app.chats import indicators as chat_goals
 from app.extensions import db
-from app.models import Contact, PolicyChange, SlaEvent, Ticket, User
+from app.models import CallQueue, Contact, Department, PolicyChange, SlaEvent, Team, Ticket, User
+from app.models.tickets import CATEGORIES, CHANNELS
+from app.reports.tally import Counted, Dimension, Tally, count_all, count_by, counted, listed, literal_time
 from app.timefmt import display_zone, local_midnight, local_time
 from app.workforce import attendance
 from telephony_adapter import chats
@@ -32,18 +37,50 @@ EVERY = "*"  # the indicator of a force majeure day: it leaves out that day's re
 
 @dataclass
 class Period:
-    month: date  # the first day of the month assessed
+    first: date  # the first day counted
     start: datetime
     end: datetime
     now: datetime
     agent_ids: list[int] | None = None  # None: everyone
     excluded_days: set[date] = field(default_factory=set)
     excluded_items: dict[str, set[str]] = field(default_factory=dict)
+    whole_month: bool = True  # a calendar month (what the assessment is made for)
+    memo: dict = field(default_factory=dict)  # records read once for several indicators (the shifts)
 
     @classmethod
     def of_month(cls, month: date, now: datetime, agent_ids: list[int] | None = None) -> Period:
         start, end = attendance.month_bounds(month)
         return cls(month.replace(day=1), start, end, now, agent_ids)
+
+    @classmethod
+    def of_days(cls, first: date, last: date, now: datetime, agent_ids: list[int] | None = None) -> Period:
+        """From the first day to the last, both counted (local days)."""
+        whole = first.day == 1 and (last + timedelta(days=1)).day == 1 and last - first < timedelta(days=31)
+        return cls(first, local_midnight(first), local_midnight(last + timedelta(days=1)), now, agent_ids,
+                   whole_month=whole)
+
+    @property
+    def month(self) -> date:
+        """The month the period starts in: its assessment marks and quarter."""
+        return self.first.replace(day=1)
+
+    @property
+    def last(self) -> date:
+        return (self.end - timedelta(seconds=1)).astimezone(display_zone()).date()
+
+    @property
+    def months(self) -> list[date]:
+        found, current = [], self.month
+        while current <= self.last:
+            found.append(current)
+            current = (current + timedelta(days=32)).replace(day=1)
+        return found
+
+    @property
+    def title(self) -> str:
+        if self.whole_month:
+            return f"{self.first:%Y 年 %m 月}"
+        return f"{self.first:%Y-%m-%d} 至 {self.last:%Y-%m-%d}"
 
     def keeps(self, code: str, key: str, when: datetime | None) -> bool:
         if key in self.excluded_items.get(code, ()):
@@ -73,29 +110,77 @@ class Indicator:
     figure: Callable[[list, Period], Figure] | None = None
     columns: tuple[str, ...] = ()
     row: Callable[[Any, dict[int, str], Period], list] | None = None
-    agent: Callable[[Any], int | None] = lambda item: getattr(item, "agent_id", None)
+    agent: Callable[[Any], int | None] | None = lambda item: getattr(item, "agent_id", None)
+    tally: Tally | None = None  # counted by the database; `items` then lists the rows for the 明细
     missing: str = ""  # why it cannot be measured yet
 
     @property
     def measured(self) -> bool:
         return self.items is not None
 
+    @property
+    def dimensions(self) -> dict[str, Dimension]:
+        """What the figure can be broken down by."""
+        if self.tally is not None:
+            return self.tally.dimensions
+        return {"agent": AGENT} if self.agent is not None else {}
+
 
 @dataclass
 class Evaluation:
     indicator: Indicator
     figure: Figure | None
-    kept: list = field(default_factory=list)
-    left_out: list = field(default_factory=list)
+    kept: list = field(default_factory=list)  # the records counted (indicators computed from their rows)
+    left_out: int = 0  # records a manager's exclusion took out
+
+
+def _from_rows(indicator: Indicator, items: list, period: Period) -> Evaluation:
+    kept = [item for item in items if period.keeps(indicator.code, indicator.key(item), indicator.when(item))]
+    return Evaluation(indicator, indicator.figure(kept, period), kept, len(items) - len(kept))
+
+
+def _from_tally(indicator: Indicator, found: Counted, period: Period) -> Evaluation:
+    return Evaluation(indicator, indicator.tally.figure(found.sums, period), left_out=found.left_out)
 
 
 def evaluate(indicator: Indicator, period: Period) -> Evaluation:
     if not indicator.measured:
         return Evaluation(indicator, None)
-    kept, left_out = [], []
-    for item in indicator.items(period):
-        (kept if period.keeps(indicator.code, indicator.key(item), indicator.when(item)) else left_out).append(item)
-    return Evaluation(indicator, indicator.figure(kept, period), kept, left_out)
+    if indicator.tally is not None:
+        return _from_tally(indicator, count_all({indicator.code: indicator.tally}, period)[indicator.code], period)
+    return _from_rows(indicator, indicator.items(period), period)
+
+
+def compute_all(period: Period) -> list[Evaluation]:
+    tallied = count_all({i.code: i.tally for i in INDICATORS if i.tally is not None}, period)
+    return [_from_tally(i, tallied[i.code], period) if i.code in tallied else evaluate(i, period) for i in INDICATORS]
+
+
+@dataclass
+class Group:
+    key: Any
+    name: str
+    figure: Figure
+    left_out: int
+
+
+def breakdown(indicator: Indicator, period: Period, dimension: str) -> list[Group]:
+    """The indicator's figure for each agent, team, queue, channel or department, largest first."""
+    found = indicator.dimensions.get(dimension)
+    if found is None:
+        return []
+    if indicator.tally is not None:
+        groups = [(key, _from_tally(indicator, counted_, period))
+                  for key, counted_ in count_by(indicator.code, indicator.tally, period, dimension)]
+    else:
+        by_key: dict[Any, list] = {}
+        for item in indicator.items(period):
+            by_key.setdefault(indicator.agent(item), []).append(item)
+        groups = [(key, _from_rows(indicator, items, period)) for key, items in by_key.items()]
+    names = found.names({key for key, _e in groups if key is not None}) if found.names else {}
+    rows = [Group(key, names.get(key, key) if key is not None else "（无）", e.figure, e.left_out)
+            for key, e in groups if e.figure is not None]
+    return sorted(rows, key=lambda g: (g.key is None, -(g.figure.denominator or 0), str(g.name)))
 
 
 @dataclass
@@ -112,13 +197,17 @@ class Detail:
     more: bool
 
 
-def detail(indicator: Indicator, period: Period) -> Detail:
-    items = indicator.items(period)
-    shown = items[:ROW_LIMIT]
-    names = _names(indicator.agent(item) for item in shown)
+def detail(indicator: Indicator, period: Period, limit: int = ROW_LIMIT) -> Detail:
+    """The records behind the figure (the first `limit` of them), each marked counted or left out."""
+    if indicator.tally is not None:
+        items = indicator.items(period, limit + 1)
+    else:
+        items = indicator.items(period)
+    shown = items[:limit]
+    names = _names(indicator.agent(item) for item in shown) if indicator.agent else {}
     rows = [DetailRow(indicator.key(item), indicator.row(item, names, period),
                       period.keeps(indicator.code, indicator.key(item), indicator.when(item))) for item in shown]
-    return Detail(indicator.columns, rows, len(items) > ROW_LIMIT)
+    return Detail(indicator.columns, rows, len(items) > limit)
 
 
 def _pct(part: float, whole: float) -> str:
@@ -142,7 +231,8 @@ def _nothing(note: str) -> Figure:
     return Figure(None, "—", None, 0, 0, note)
 
 
-def _rate(part: int, whole: int, goal: float, empty: str) -> Figure:
+def _rate(part: float, whole: float, goal: float, empty: str) -> Figure:
+    part, whole = int(part), int(whole)
     if not whole:
         return _nothing(empty)
     return Figure(part / whole, _pct(part, whole), part / whole >= goal, part, whole)
@@ -154,19 +244,71 @@ def _breaches(late: int, whole: int, unit: str, empty: str) -> Figure:
     return Figure(late, f"超时 {late} {unit}", late == 0, late, whole)
 
 
-# --- calls -------------------------------------------------------------------------------------
+# --- breakdowns ---------------------------------------------------------------------------------
 
-def _requests(period: Period) -> list[Contact]:
+def _lookup(model, label) -> Callable[[set], dict]:
+    def names(ids: set) -> dict:
+        return dict(db.session.execute(select(model.id, label).where(model.id.in_(ids))).all()) if ids else {}
+    return names
+
+
+def _labels(table: dict[str, str]) -> Callable[[set], dict]:
+    return lambda keys: {k: table.get(k, k) for k in keys}
+
+
+AGENT = Dimension("坐席", None, _lookup(User, User.display_name))
+_CONTACT_DIMENSIONS = {
+    "agent": Dimension("坐席", Contact.agent_id, _lookup(User, User.display_name)),
+    "team": Dimension("班组", User.team_id, _lookup(Team, Team.name), join=(User, User.id == Contact.agent_id)),
+    "queue": Dimension("队列", Contact.queue_id, _lookup(CallQueue, CallQueue.name)),
+    "channel": Dimension("渠道", Contact.channel, _labels(CHANNELS)),
+}
+_TICKET_DIMENSIONS = {
+    "department": Dimension("承办部门", Ticket.department_id, _lookup(Department, Department.name)),
+    "channel": Dimension("渠道", Ticket.channel, _labels(CHANNELS)),
+    "category": Dimension("类别", Ticket.category, _labels(CATEGORIES)),
+}
+DIMENSIONS = {"agent": "坐席", "team": "班组", "queue": "队列", "channel": "渠道", "department": "承办部门",
+              "category": "类别"}
+
+
+# --- calls and conversations (counted by the database) ------------------------------------------
+
+_IVR_SLACK = timedelta(days=1)  # a call joins its queue within a day of starting (the voice menu times out)
+
+
+def _phone_scan(period: Period):
+    """Every call indicator's rows lie in this range of the indexed start time: one pass reads them all."""
+    return and_(Contact.channel == "phone", Contact.started_at >= period.start - _IVR_SLACK,
+                Contact.started_at < period.end)
+
+
+def _chat_scan(period: Period):
+    """The conversations (read off their own covering index, ix_contact_chat_started, on PostgreSQL)."""
+    return and_(Contact.channel.in_(chats.CHANNELS), Contact.started_at >= period.start,
+                Contact.started_at < period.end)
+
+
+def _started_in(period: Period):
+    # the scans already end the range at the period's end
+    return Contact.started_at >= period.start
+
+
+def _contact_tally(scan, when, rows, sums, figure) -> Tally:
+    # listed in the order of the indexed start time: the 明细's first rows come without sorting a month
+    return Tally(Contact, "contact", when, scan, rows, sums, figure, _CONTACT_DIMENSIONS, Contact.agent_id,
+                 order=Contact.started_at)
+
+
+def _requests(period: Period):
     """Requests for an agent: phone contacts that joined a queue in the period, except those whose
     caller chose a callback (预约回拨) instead of waiting — they are called back, not lost."""
-    query = select(Contact).where(Contact.channel == "phone", Contact.queued_at >= period.start,
-                                  Contact.queued_at < period.end,
-                                  or_(Contact.hangup_cause.is_(None), Contact.hangup_cause != "callback_requested"))
-    return list(db.session.scalars(_scoped(query, period, Contact.agent_id).order_by(Contact.queued_at, Contact.id)))
+    return and_(Contact.queued_at >= period.start, Contact.queued_at < period.end,
+                Contact.hangup_cause.is_distinct_from("callback_requested"))
 
 
-def _answer_figure(kept: list[Contact], period: Period) -> Figure:
-    return _rate(sum(1 for c in kept if c.answered_at is not None), len(kept), 0.80, "本期没有进入队列的来电")
+def _answer_figure(sums: dict, period: Period) -> Figure:
+    return _rate(sums["answered"], sums["n"], 0.80, "本期没有进入队列的来电")
 
 
 def _call_row(c: Contact, names: dict, period: Period) -> list:
@@ -175,14 +317,12 @@ def _call_row(c: Contact, names: dict, period: Period) -> list:
             "放弃" if c.abandoned else c.hangup_label]
 
 
-def _surveyed(period: Period) -> list[Contact]:
-    query = select(Contact).where(Contact.channel == "phone", Contact.survey_score.is_not(None),
-                                  Contact.started_at >= period.start, Contact.started_at < period.end)
-    return list(db.session.scalars(_scoped(query, period, Contact.agent_id).order_by(Contact.started_at, Contact.id)))
+def _surveyed(period: Period):
+    return and_(Contact.survey_score.is_not(None), _started_in(period))
 
 
-def _satisfaction_figure(kept: list[Contact], period: Period) -> Figure:
-    return _rate(sum(1 for c in kept if c.survey_score in (1, 2)), len(kept), 0.97, "本期没有满意度评价")
+def _satisfaction_figure(sums: dict, period: Period) -> Figure:
+    return _rate(sums["satisfied"], sums["n"], 0.97, "本期没有满意度评价")
 
 
 def _survey_row(c: Contact, names: dict, period: Period) -> list:
@@ -190,19 +330,15 @@ def _survey_row(c: Contact, names: dict, period: Period) -> list:
             SURVEY_SCORES[c.survey_score][1], c.ticket_id or "—"]
 
 
-def _handled(period: Period) -> list[Contact]:
-    query = select(Contact).where(Contact.channel == "phone", Contact.answered_at.is_not(None),
-                                  Contact.state == "ended", Contact.started_at >= period.start,
-                                  Contact.started_at < period.end)
-    return list(db.session.scalars(_scoped(query, period, Contact.agent_id).order_by(Contact.started_at, Contact.id)))
+def _handled(period: Period):
+    return and_(Contact.answered_at.is_not(None), Contact.state == "ended", _started_in(period))
 
 
-def _acw_figure(kept: list[Contact], period: Period) -> Figure:
-    if not kept:
+def _acw_figure(sums: dict, period: Period) -> Figure:
+    if not sums["n"]:
         return _nothing("本期没有接通的来电")
-    total = sum(c.acw_seconds for c in kept)
-    mean = total / len(kept)
-    return Figure(mean, f"{mean:.1f} 秒", mean < 10, round(total, 1), len(kept))
+    mean = sums["acw"] / sums["n"]
+    return Figure(mean, f"{mean:.1f} 秒", mean < 10, round(sums["acw"], 1), int(sums["n"]))
 
 
 def _acw_row(c: Contact, names: dict, period: Period) -> list:
@@ -210,30 +346,30 @@ def _acw_row(c: Contact, names: dict, period: Period) -> list:
             round(c.talk_seconds), round(c.acw_seconds, 1)]
 
 
-# --- chats -------------------------------------------------------------------------------------
-
-def _conversations(period: Period) -> list[Contact]:
-    query = select(Contact).where(Contact.channel.in_(chats.CHANNELS), Contact.started_at >= period.start,
-                                  Contact.started_at < period.end)
-    return list(db.session.scalars(_scoped(query, period, Contact.agent_id).order_by(Contact.started_at, Contact.id)))
+def _rated(period: Period):
+    return Contact.chat_rating.is_not(None)
 
 
-def _rated(period: Period) -> list[Contact]:
-    return [c for c in _conversations(period) if c.chat_rating is not None]
+def _chat_satisfied(period: Period) -> dict:
+    return {"satisfied": counted(Contact.chat_rating.in_(chat_goals.SATISFIED_RATINGS))}
 
 
-def _chat_satisfaction_figure(kept: list[Contact], period: Period) -> Figure:
-    satisfied = sum(1 for c in kept if c.chat_rating in chat_goals.SATISFIED_RATINGS)
-    return _rate(satisfied, len(kept), 0.90, "本期没有会话评价")
+def _chat_satisfaction_figure(sums: dict, period: Period) -> Figure:
+    return _rate(sums["satisfied"], sums["n"], 0.90, "本期没有会话评价")
 
 
-def _chat_breaches(measure: str) -> Callable[[list, Period], Figure]:
-    def figure(kept: list[Contact], period: Period) -> Figure:
-        rows, _summary = chat_goals.measure(kept, period.now)
-        measured = [r for r in rows if getattr(r, measure) is not None]
-        return _breaches(sum(1 for r in measured if getattr(r, f"{measure}_late")), len(measured), "次",
-                         "本期没有坐席接待的会话")
-    return figure
+def _first_response_sums(period: Period) -> dict:
+    measured, late = chat_goals.first_response_late_sql(literal_time(period.now))
+    return {"measured": counted(measured), "late": counted(late)}
+
+
+def _close_sums(period: Period) -> dict:
+    measured, late = chat_goals.close_late_sql()
+    return {"measured": counted(measured), "late": counted(late)}
+
+
+def _chat_breaches(sums: dict, period: Period) -> Figure:
+    return _breaches(int(sums["late"]), int(sums["measured"]), "次", "本期没有坐席接待的会话")
 
 
 _RATINGS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
@@ -248,18 +384,24 @@ def _chat_row(c: Contact, names: dict, period: Period) -> list:
 
 # --- tickets -----------------------------------------------------------------------------------
 
-def _first_handling_due(period: Period) -> list[Ticket]:
-    return list(db.session.scalars(select(Ticket).where(
-        Ticket.first_handling_due_at >= period.start, Ticket.first_handling_due_at < period.end,
-        Ticket.first_handling_due_at <= period.now, Ticket.status != "cancelled").order_by(Ticket.first_handling_due_at)))
+def _first_handling_scan(period: Period):
+    return and_(Ticket.first_handling_due_at >= period.start, Ticket.first_handling_due_at < period.end,
+                Ticket.first_handling_due_at <= literal_time(period.now))
 
 
 def _first_handling_late(ticket: Ticket) -> bool:
     return ticket.first_handled_at is None or ticket.first_handled_at > ticket.first_handling_due_at
 
 
-def _first_handling_figure(kept: list[Ticket], period: Period) -> Figure:
-    return _breaches(sum(1 for t in kept if _first_handling_late(t)), len(kept), "件", "本期没有到期的初次处理")
+def _first_handling_figure(sums: dict, period: Period) -> Figure:
+    return _breaches(int(sums["late"]), int(sums["n"]), "件", "本期没有到期的初次处理")
+
+
+FIRST_HANDLING = Tally(
+    Ticket, "ticket", Ticket.first_handling_due_at, _first_handling_scan, lambda period: Ticket.status != "cancelled",
+    lambda period: {"late": counted(or_(Ticket.first_handled_at.is_(None),
+                                        Ticket.first_handled_at > Ticket.first_handling_due_at))},
+    _first_handling_figure, _TICKET_DIMENSIONS)
 
 
 def _first_handling_row(t: Ticket, names: dict, period: Period) -> list:
@@ -322,7 +464,10 @@ def _kb_row(c: PolicyChange, names: dict, period: Period) -> list:
 # --- workforce ---------------------------------------------------------------------------------
 
 def _shifts(period: Period) -> list[attendance.ShiftResult]:
-    return attendance.results(attendance.shifts_between(period.start, period.end, period.agent_ids), period.now)
+    if "shifts" not in period.memo:  # three indicators read the same shifts
+        period.memo["shifts"] = attendance.results(attendance.shifts_between(period.start, period.end, period.agent_ids),
+                                                   period.now)
+    return period.memo["shifts"]
 
 
 def _adherence_figure(kept: list, period: Period) -> Figure:
@@ -374,8 +519,8 @@ def _shift_key(r: attendance.ShiftResult) -> str:
 def _qa_samples(period: Period) -> list:
     from app.models.quality import QaSample
 
-    query = select(QaSample).where(QaSample.day >= period.month, QaSample.day < period.end.astimezone(
-        display_zone()).date(), QaSample.status != "pending")
+    first, following = _local_bounds_dates(period)
+    query = select(QaSample).where(QaSample.day >= first, QaSample.day < following, QaSample.status != "pending")
     return list(db.session.scalars(_scoped(query, period, QaSample.agent_id).order_by(QaSample.day, QaSample.id)))
 
 
@@ -394,7 +539,7 @@ def _qa_row(sample, names: dict, period: Period) -> list:
 # --- assessment records (拨测, 培训考核, 投诉, 工单记录抽查) ----------------------------------------
 
 def _local_bounds_dates(period: Period) -> tuple[date, date]:
-    return period.month, period.end.astimezone(display_zone()).date()
+    return period.first, period.last + timedelta(days=1)
 
 
 def _test_calls(period: Period) -> list:
@@ -478,8 +623,10 @@ _CHAT_COLUMNS = ("开始", "渠道", "坐席", "首次回复(秒)", "挂机(秒)
 _SHIFT_COLUMNS = ("坐席", "上班", "下班", "排班(时)", "签入", "签出", "服务(时)")
 
 
-def _contacts(items, figure, columns, row, when=lambda c: c.started_at) -> dict:
-    return {"items": items, "key": _contact_key, "when": when, "figure": figure, "columns": columns, "row": row}
+def _contacts(scan, rows, sums, figure, columns, row, when=Contact.started_at) -> dict:
+    tally = _contact_tally(scan, when, rows, sums, figure)
+    return {"tally": tally, "items": lambda period, limit=ROW_LIMIT: listed(tally, period, limit),
+            "key": _contact_key, "when": lambda c: getattr(c, when.key), "columns": columns, "row": row}
 
 
 def _shift_based(figure) -> dict:
@@ -491,30 +638,34 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("answer_rate", "接通率",
               "坐席接通的来电 / 进入人工队列的来电（选择预约回拨的不计入）。",
               "月度 ≥ 80%；连续三个月低于 80% 为重大事件",
-              **_contacts(_requests, _answer_figure, _CALL_COLUMNS, _call_row, when=lambda c: c.queued_at)),
+              **_contacts(_phone_scan, _requests,
+                         lambda p: {"answered": counted(Contact.answered_at.is_not(None))}, _answer_figure,
+                         _CALL_COLUMNS, _call_row, when=Contact.queued_at)),
     Indicator("satisfaction", "满意率",
               "通话后语音满意度评价中“非常满意 + 满意”/ 全部评价（1–4 键）。",
               "月度 ≥ 97%；95–97% 每低 1 点扣 1,000 元；低于 95% 的部分每点扣 3,000 元；< 90% 重大事件",
-              **_contacts(_surveyed, _satisfaction_figure, ("来电时间", "主叫", "坐席", "评价", "工单"), _survey_row)),
+              **_contacts(_phone_scan, _surveyed, lambda p: {"satisfied": counted(Contact.survey_score.in_((1, 2)))},
+                         _satisfaction_figure, ("来电时间", "主叫", "坐席", "评价", "工单"), _survey_row)),
     Indicator("chat_satisfaction", "在线满意率", "会话评价中“满意 + 基本满意”/ 已评价的会话。", "≥ 90%",
-              **_contacts(_rated, _chat_satisfaction_figure, _CHAT_COLUMNS, _chat_row)),
+              **_contacts(_chat_scan, _rated, _chat_satisfied, _chat_satisfaction_figure, _CHAT_COLUMNS, _chat_row)),
     Indicator("acw", "平均话后处理时长", "已接通并结束的来电，坐席在整理态的平均时长。",
               "< 10 秒；每超 1 秒扣 200 元，封顶 3,000 元",
-              **_contacts(_handled, _acw_figure, ("来电时间", "主叫", "坐席", "通话(秒)", "话后处理(秒)"), _acw_row)),
+              **_contacts(_phone_scan, _handled, lambda p: {"acw": Contact.acw_seconds}, _acw_figure,
+                         ("来电时间", "主叫", "坐席", "通话(秒)", "话后处理(秒)"), _acw_row)),
     Indicator("first_handling", "工单初次处理时限",
               "初次处理时限（受理后 1 个工作日）落在本期且已到期的工单中，逾期未处理或处理晚于时限的件数。",
-              "每件扣 100 元，封顶 1,000 元", items=_first_handling_due, key=lambda t: f"ticket:{t.id}",
-              when=lambda t: t.first_handling_due_at, figure=_first_handling_figure,
-              columns=("工单", "标题", "初次处理时限", "初次处理", "结果"), row=_first_handling_row,
-              agent=lambda t: None),
+              "每件扣 100 元，封顶 1,000 元", tally=FIRST_HANDLING,
+              items=lambda period, limit=ROW_LIMIT: listed(FIRST_HANDLING, period, limit),
+              key=lambda t: f"ticket:{t.id}", when=lambda t: t.first_handling_due_at,
+              columns=("工单", "标题", "初次处理时限", "初次处理", "结果"), row=_first_handling_row, agent=None),
     Indicator("overdue_ticket", "工单超期", "本期内超过办理时限 5 个工作日仍未办结的工单（重大事件）。",
               "0 件；每件为重大事件（10,000 元）", items=_major_events, key=lambda pair: f"ticket:{pair[1].id}",
               when=lambda pair: pair[0].occurred_at, figure=_overdue_figure,
-              columns=("工单", "标题", "办理时限", "超期五个工作日于"), row=_overdue_row, agent=lambda pair: None),
+              columns=("工单", "标题", "办理时限", "超期五个工作日于"), row=_overdue_row, agent=None),
     Indicator("record_accuracy", "工单记录准确率", "抽查中记录正确、完整的工单 / 抽查的工单。",
               "100%；因记录不准确或缺失造成处理不满意或不及时的，每件扣 500 元", items=_reviews,
               key=lambda r: f"review:{r.id}", when=lambda r: local_midnight(r.reviewed_on), figure=_review_figure,
-              columns=("日期", "工单", "结论", "不良后果", "说明"), row=_review_row, agent=lambda r: None),
+              columns=("日期", "工单", "结论", "不良后果", "说明"), row=_review_row, agent=None),
     Indicator("utilisation", "工时利用率",
               "班次内服务时长（通话、保持、话后整理、在线会话）/ 已结束班次的排班时长，按人计。",
               "每人 ≥ 75%；每人每低 1 个百分点扣 1,000 元", **_shift_based(_utilisation_figure)),
@@ -541,7 +692,7 @@ INDICATORS: tuple[Indicator, ...] = (
               "100%；每份文件每逾期一天扣 1,000 元", items=_policy_changes, key=lambda c: f"policy:{c.id}",
               when=lambda c: c.due_at, figure=_kb_figure,
               columns=("政策变更", "文号", "收到", "录入时限", "录入完成", "逾期(工作日)"), row=_kb_row,
-              agent=lambda c: None),
+              agent=None),
     Indicator("training_pass_rate", "培训考核通过率", "考试成绩 ≥ 80 分的人次 / 参考人次。",
               "100%；首次未通过每人扣 1,000 元，第一次补考未通过每人扣 2,000 元，第二次补考未通过须解除劳动合同或更换坐席",
               items=_exams, key=lambda e: f"exam:{e.id}", when=lambda e: local_midnight(e.taken_on),
@@ -550,15 +701,12 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("chat_first_response", "首次应答回复时长",
               "会话分配给坐席到坐席首次回复；超过 30 秒的次数 / 坐席接待的会话。",
               f"≤ {chat_goals.FIRST_RESPONSE_SECONDS} 秒；每次超时扣 1,000 元",
-              **_contacts(_conversations, _chat_breaches("first_response"), _CHAT_COLUMNS, _chat_row)),
+              **_contacts(_chat_scan, lambda p: true(), _first_response_sums, _chat_breaches, _CHAT_COLUMNS, _chat_row)),
     Indicator("chat_close", "人工挂机时长",
               "会话完毕（市民离开或最后一条消息）到坐席结束会话；超过 30 秒的次数 / 已结束的会话。",
               f"≤ {chat_goals.CLOSE_SECONDS} 秒；每次超时扣 200 元",
-              **_contacts(_conversations, _chat_breaches("close"), _CHAT_COLUMNS, _chat_row)),
+              **_contacts(_chat_scan, lambda p: true(), _close_sums, _chat_breaches, _CHAT_COLUMNS, _chat_row)),
 )
 
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 
-
-def compute_all(period: Period) -> list[Evaluation]:
-    return [evaluate(indicator, period) for indicator in INDICATORS]
