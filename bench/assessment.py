@@ -166,9 +166,11 @@ def measure() -> dict:
     from app.extensions import db
     from app.models import ReportFile, User
     from app.reports import assessment, exports
+    from worker.main import warm_up
     from workflows import clock
 
     app = _app()
+    warm_up()  # as the rq worker does before it takes jobs (the PDF is built by one)
     now = datetime(2027, 1, 2, 4, 0, tzinfo=UTC)
     with app.test_request_context("/reports/assessment?month=2026-12"), clock.frozen_at(now):
         manager = db.session.scalar(select(User).where(User.username == "bench_assess_manager"))

@@ -12,10 +12,20 @@ from worker.schedule import periodic_jobs
 from worker.scheduler import PeriodicEnqueuer
 
 
+def warm_up() -> None:
+    """Load once, in the worker itself, what jobs would otherwise each load again: rq runs every job
+    in a process forked from this one, so the word cutter's dictionary (1.5 s to load, used by the
+    reports' hot topics and the knowledge base's index) is inherited ready."""
+    from app.knowledge.search import tokenizer
+
+    tokenizer()
+
+
 def run_worker(queues: list[str] | None = None, burst: bool = False, with_scheduler: bool = True) -> bool:
     app = create_app()
     connection = get_redis(app)
     names = queues or app.config["RQ_QUEUES"]
+    warm_up()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if not burst:
         PeriodicEnqueuer(connection, periodic_jobs(app.config)).start()

@@ -10,12 +10,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 
+from app.chats.indicators import SATISFIED_RATINGS
 from app.extensions import db
 from app.models import Contact, Department, SlaEvent, Ticket
 from app.models.tickets import CATEGORIES, CHANNELS
-from app.monitor.services import call_figures
+from app.monitor.services import SATISFIED_SCORES, call_figures
+from app.reports.tally import hours_since, literal_time
 from app.timefmt import display_zone, local_midnight
 from app.workforce.attendance import month_bounds
 from telephony_adapter import chats
@@ -62,56 +64,59 @@ def _buckets(s: Span) -> list[tuple[str, datetime, datetime]]:
              local_midnight(s.first + timedelta(days=n + 1))) for n in range(days)]
 
 
-def volume(s: Span) -> dict:
-    """Contacts by bucket and channel (stacked bars)."""
+def contacts(s: Span) -> tuple[dict, dict]:
+    """Contacts by bucket and channel (stacked bars), and the span's satisfaction — one pass of the
+    database over the span's contacts, grouped by hour and channel."""
     buckets = _buckets(s)
     counts = {channel: [0] * len(buckets) for channel in CHANNELS}
-    zone = display_zone()
-    for channel, started in db.session.execute(select(Contact.channel, Contact.started_at).where(
-            Contact.started_at >= s.start, Contact.started_at < s.end)):
-        local = started.astimezone(zone)
+    hour = hours_since(Contact.started_at, literal_time(s.start))
+    rated = Counter()
+    for h, channel, n, phone_good, phone_rated, chat_good, chat_rated in db.session.execute(
+            select(hour, Contact.channel, func.count(),
+                   func.count().filter(Contact.survey_score.in_(SATISFIED_SCORES)),
+                   func.count().filter(Contact.survey_score.is_not(None)),
+                   func.count().filter(Contact.chat_rating.in_(SATISFIED_RATINGS)),
+                   func.count().filter(Contact.chat_rating.is_not(None)))
+            .where(Contact.started_at >= s.start, Contact.started_at < s.end).group_by(hour, Contact.channel)):
+        # the hour's local start: exact for a zone whose offset changes by whole hours (China keeps one)
+        local = (s.start + timedelta(hours=int(h))).astimezone(display_zone())
         index = local.hour if s.kind == "day" else (local.date() - s.first).days
         if channel in counts and 0 <= index < len(buckets):
-            counts[channel][index] += 1
+            counts[channel][index] += n
+        if channel == "phone":
+            rated.update({"phone_good": phone_good, "phone": phone_rated})
+        elif channel in chats.CHANNELS:
+            rated.update({"chat_good": chat_good, "chat": chat_rated})
     series = [(CHANNELS[c], values) for c, values in counts.items() if any(values)]
-    return {"labels": [b[0] for b in buckets], "series": series, "total": sum(sum(v) for _n, v in series)}
+    volume = {"labels": [b[0] for b in buckets], "series": series, "total": sum(sum(v) for _n, v in series)}
+    satisfaction = {"phone": rated["phone_good"] / rated["phone"] if rated["phone"] else None,
+                    "phone_rated": rated["phone"],
+                    "chat": rated["chat_good"] / rated["chat"] if rated["chat"] else None, "chat_rated": rated["chat"]}
+    return volume, satisfaction
 
 
 def tickets(s: Span) -> dict:
-    created = [t for t in db.session.scalars(select(Ticket).where(Ticket.created_at >= s.start,
-                                                                 Ticket.created_at < s.end))]
-    by_category = Counter(CATEGORIES.get(t.category, t.category) for t in created)
-    redispatched = sum(1 for t in created if t.redispatch_count)
+    created = and_(Ticket.created_at >= s.start, Ticket.created_at < s.end)
+    count, redispatched, archived = db.session.execute(select(
+        func.count(), func.count().filter(Ticket.redispatch_count > 0),
+        func.count().filter(Ticket.status == "archived")).where(created)).one()
+    by_category = sorted(((CATEGORIES.get(category, category), n) for category, n in db.session.execute(
+        select(Ticket.category, func.count()).where(created).group_by(Ticket.category))), key=lambda c: (-c[1], c[0]))
+
     # 按时签收 / 按时办结: the tickets dispatched to each department in the span, less those whose
     # acceptance or handling deadline passed (an accept_overdue / handle_overdue event).
-    dispatched = [t for t in created if t.department_id]
-    late = {(ticket_id, kind) for ticket_id, kind in db.session.execute(
-        select(SlaEvent.ticket_id, SlaEvent.kind).where(SlaEvent.ticket_id.in_([t.id for t in dispatched]),
-                                                        SlaEvent.kind.in_(("accept_overdue", "handle_overdue"))))}
+    def late(kind: str):
+        return exists().where(SlaEvent.ticket_id == Ticket.id, SlaEvent.kind == kind)
+
     names = dict(db.session.execute(select(Department.id, Department.name)).all())
-    departments: dict[str, dict] = {}
-    for t in dispatched:
-        row = departments.setdefault(names.get(t.department_id, "—"), {"count": 0, "accepted": 0, "handled": 0})
-        row["count"] += 1
-        row["accepted"] += (t.id, "accept_overdue") not in late
-        row["handled"] += (t.id, "handle_overdue") not in late
-    return {"count": len(created), "by_category": by_category.most_common(),
-            "redispatch_rate": redispatched / len(created) if created else None, "redispatched": redispatched,
-            "departments": sorted(departments.items(), key=lambda item: -item[1]["count"]),
-            "archived": sum(1 for t in created if t.status == "archived")}
-
-
-def satisfaction(s: Span) -> dict:
-    scores = Counter(score for (score,) in db.session.execute(select(Contact.survey_score).where(
-        Contact.channel == "phone", Contact.survey_score.is_not(None), Contact.started_at >= s.start,
-        Contact.started_at < s.end)))
-    ratings = Counter(rating for (rating,) in db.session.execute(select(Contact.chat_rating).where(
-        Contact.channel.in_(chats.CHANNELS), Contact.chat_rating.is_not(None), Contact.started_at >= s.start,
-        Contact.started_at < s.end)))
-    phone = sum(scores.values())
-    chat = sum(ratings.values())
-    return {"phone": (scores[1] + scores[2]) / phone if phone else None, "phone_rated": phone,
-            "chat": (ratings["satisfied"] + ratings["basic"]) / chat if chat else None, "chat_rated": chat}
+    departments = {names.get(department_id, "—"): {"count": n, "accepted": n - accept_late, "handled": n - handle_late}
+                   for department_id, n, accept_late, handle_late in db.session.execute(
+                       select(Ticket.department_id, func.count(), func.count().filter(late("accept_overdue")),
+                              func.count().filter(late("handle_overdue")))
+                       .where(created, Ticket.department_id.is_not(None)).group_by(Ticket.department_id))}
+    return {"count": count, "by_category": by_category,
+            "redispatch_rate": redispatched / count if count else None, "redispatched": redispatched,
+            "departments": sorted(departments.items(), key=lambda item: -item[1]["count"]), "archived": archived}
 
 
 def hot_topics(s: Span) -> dict:
@@ -121,19 +126,29 @@ def hot_topics(s: Span) -> dict:
     count (异地 in 异地就医) is left out as saying nothing more."""
     from app.knowledge.search import words
 
-    def subjects(period: Span) -> tuple[Counter, list[str]]:
-        categories, texts = Counter(), []
-        for category, subject in db.session.execute(select(Ticket.category, Ticket.subject).where(
-                Ticket.created_at >= period.start, Ticket.created_at < period.end)):
-            categories[CATEGORIES.get(category, category)] += 1
-            texts.append(subject or "")
+    def subjects(period: Span) -> tuple[Counter, Counter]:
+        """Tickets by category, and by subject (the same subject is cut into words once)."""
+        created = and_(Ticket.created_at >= period.start, Ticket.created_at < period.end)
+        categories = Counter({CATEGORIES.get(category, category): n for category, n in db.session.execute(
+            select(Ticket.category, func.count()).where(created).group_by(Ticket.category))})
+        texts = Counter(dict(db.session.execute(select(Ticket.subject, func.count()).where(created)
+                                                .group_by(Ticket.subject)).all()))
         return categories, texts
 
     now_categories, now_texts = subjects(s)
     before_categories, before_texts = subjects(s.previous())
-    candidates = {w for text in now_texts for w in words(text)}
-    now = Counter(w for text in now_texts for w in candidates if w in text)
-    before = Counter(w for text in before_texts for w in candidates if w in text)
+    cut = {text: set(words(text or "")) for text in now_texts}
+    candidates = set().union(*cut.values()) if cut else set()
+    now = Counter()
+    for text, n in now_texts.items():
+        for w in candidates:
+            if w in (text or ""):
+                now[w] += n
+    before = Counter()
+    for text, n in before_texts.items():
+        for w in candidates:
+            if w in (text or ""):
+                before[w] += n
     telling = [w for w in now if not any(w != other and w in other and now[other] == now[w] for other in now)]
     ranked = sorted(telling, key=lambda w: (-now[w], -len(w), w))[:HOT_WORDS]
     return {"categories": [(name, n, before_categories.get(name, 0)) for name, n in now_categories.most_common()],
@@ -142,7 +157,8 @@ def hot_topics(s: Span) -> dict:
 
 def report(kind: str, day: date) -> dict:
     s = span(kind, day)
-    return {"span": s, "volume": volume(s), "calls": call_figures(s.start, s.end), "tickets": tickets(s),
-            "satisfaction": satisfaction(s), "hot": hot_topics(s), "kinds": KINDS,
+    volume, satisfaction = contacts(s)
+    return {"span": s, "volume": volume, "calls": call_figures(s.start, s.end), "tickets": tickets(s),
+            "satisfaction": satisfaction, "hot": hot_topics(s), "kinds": KINDS,
             "tickets_total": db.session.scalar(select(func.count(Ticket.id)).where(
                 Ticket.created_at >= s.start, Ticket.created_at < s.end))}
