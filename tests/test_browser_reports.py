@@ -29,6 +29,11 @@ def test_a_manager_reads_the_indicators_and_drills_into_one(app, live_server, br
         page.wait_for_selector("text=已排除，并记入审计。")
         page.wait_for_selector("#indicator-rows tr.row-off:has-text('市民已离线')")
         screenshot(page, "reports-02-detail")
+        # the same figure by agent: 李娜 closed in time, 王强's late close is left out now
+        page.click("#breakdown-by a:has-text('按坐席')")
+        page.wait_for_selector("#breakdown tr:has-text('王强'):has-text('已排除 1 条')")
+        assert page.locator("#breakdown tr:has-text('李娜') td").first.inner_text() == "超时 0 次"
+        screenshot(page, "reports-06-breakdown")
         page.goto(f"{live_server}/reports/assessment?month=2026-12")
         page.wait_for_selector("#assessment-total dd:has-text('12,100 元')")  # 12,300 less the 200 left out
         screenshot(page, "reports-03-assessment")

@@ -158,8 +158,8 @@ def marks(month: date) -> list[AssessmentMark]:
 
 
 def apply_marks(period: Period) -> list[AssessmentMark]:
-    """Put the month's exclusions into the period; returns all its marks."""
-    found = marks(period.month)
+    """Put the exclusions of the period's months into it; returns all their marks."""
+    found = [mark for month in period.months for mark in marks(month)]
     for mark in found:
         if mark.kind != "exclude":
             continue

@@ -1,4 +1,5 @@
-"""服务指标: every indicator for a month (everyone, a team or one agent), and each one's 明细."""
+"""服务指标: every indicator for a month or any run of days (everyone, a team or one agent), each
+one's 明细 and its breakdown by agent, team, queue, channel or department."""
 
 from __future__ import annotations
 
@@ -15,13 +16,27 @@ from app.timefmt import local_today
 from app.workforce import schedule
 from workflows import clock
 
+MAX_DAYS = 366
 
-def _period() -> tuple[indicators.Period, dict]:
+
+def _days() -> tuple[date, date] | None:
+    """A run of days asked for (起 … 止), or None for a month."""
+    try:
+        first, last = date.fromisoformat(request.args.get("from") or ""), date.fromisoformat(request.args.get("to") or "")
+    except ValueError:
+        return None
+    if last < first or (last - first).days >= MAX_DAYS:
+        return None
+    return first, last
+
+
+def _period(ranged: bool = False) -> tuple[indicators.Period, dict]:
     now = clock.now()
     try:
         month = date.fromisoformat((request.args.get("month") or "") + "-01")
     except ValueError:
         month = local_today(now).replace(day=1)
+    days = _days() if ranged else None
     team_id = request.args.get("team", type=int) or None
     agent_id = request.args.get("agent", type=int) or None
     people = schedule.scheduled_people()
@@ -31,16 +46,20 @@ def _period() -> tuple[indicators.Period, dict]:
     elif team_id is not None:
         agent_ids = [p.id for p in people if p.team_id == team_id]
     scope = {"month": month.strftime("%Y-%m"), "team": team_id, "agent": agent_id}
-    period = indicators.Period.of_month(month, now, agent_ids)
+    if days is not None:
+        period = indicators.Period.of_days(*days, now, agent_ids)
+        scope |= {"month": days[0].strftime("%Y-%m"), "from": days[0].isoformat(), "to": days[1].isoformat()}
+    else:
+        period = indicators.Period.of_month(month, now, agent_ids)
     assessment.apply_marks(period)
-    return period, {
-        "scope": scope, "teams": db.session.query(Team).order_by(Team.name).all(), "people": people}
+    return period, {"scope": scope, "ranged": ranged, "teams": db.session.query(Team).order_by(Team.name).all(),
+                    "people": people}
 
 
 @bp.route("/")
 @permission_required("reports.view")
 def index():
-    period, context = _period()
+    period, context = _period(ranged=True)
     return render_template("reports/indicators.html", period=period, evaluations=indicators.compute_all(period),
                            **context)
 
@@ -51,12 +70,16 @@ def detail(code: str):
     indicator = indicators.BY_CODE.get(code)
     if indicator is None or not indicator.measured:
         abort(404)
-    period, context = _period()
-    excluded = {m.item: m for m in assessment.marks(period.month) if m.kind == "exclude" and m.indicator == code}
+    period, context = _period(ranged=True)
+    excluded = {m.item: m for month in period.months for m in assessment.marks(month)
+                if m.kind == "exclude" and m.indicator == code}
+    by = request.args.get("by") if request.args.get("by") in indicator.dimensions else None
     return render_template("reports/detail.html", period=period, indicator=indicator,
                            figure=indicators.evaluate(indicator, period).figure,
-                           detail=indicators.detail(indicator, period), excluded=excluded,
-                           may_assess=can(current_user, "reports.assess"), **context)
+                           detail=indicators.detail(indicator, period), excluded=excluded, by=by,
+                           groups=indicators.breakdown(indicator, period, by) if by else [],
+                           dimensions=indicators.DIMENSIONS,
+                           may_assess=can(current_user, "reports.assess") and period.whole_month, **context)
 
 
 @bp.route("/assessment")
