@@ -139,16 +139,16 @@ def hot_topics(s: Span) -> dict:
     before_categories, before_texts = subjects(s.previous())
     cut = {text: set(words(text or "")) for text in now_texts}
     candidates = set().union(*cut.values()) if cut else set()
-    now = Counter()
-    for text, n in now_texts.items():
-        for w in candidates:
-            if w in (text or ""):
-                now[w] += n
-    before = Counter()
-    for text, n in before_texts.items():
-        for w in candidates:
-            if w in (text or ""):
-                before[w] += n
+
+    def asked(texts: Counter) -> Counter:
+        found = Counter()
+        for text, n in texts.items():
+            for w in candidates:
+                if w in (text or ""):
+                    found[w] += n
+        return found
+
+    now, before = asked(now_texts), asked(before_texts)
     telling = [w for w in now if not any(w != other and w in other and now[other] == now[w] for other in now)]
     ranked = sorted(telling, key=lambda w: (-now[w], -len(w), w))[:HOT_WORDS]
     return {"categories": [(name, n, before_categories.get(name, 0)) for name, n in now_categories.most_common()],
