@@ -70,17 +70,18 @@ def test_the_board_follows_a_call_and_a_chat_and_the_leads_actions_reach_the_age
         lead.wait_for_selector(f"{_card('李娜')}.state-talking", timeout=3000)
         lead.wait_for_selector(f"{_card('李娜')} .ac-contact:has-text('138****0001')")
         assert lead.inner_text(".tile[data-figure='answer_rate'] .tile-value") == "100.0%"
-        # two more callers, nobody free: the queue fills and the surge banner shows
-        for n in (2, 3):
+        # three more callers, nobody free: the queue fills and the surge banner shows (two waiting)
+        for n in (2, 3, 4):
             _event(live_server, "incoming", f"board-call-{n}", caller=f"1380000000{n}")
             _event(live_server, "queued", f"board-call-{n}", queue="benefit")
         lead.wait_for_selector("#board-surge:not([hidden])", timeout=3000)
-        lead.wait_for_selector("#board-queues tr[data-queue='benefit'] td.num:text-is('2')")
+        lead.wait_for_selector("#board-queues tr[data-queue='benefit'] td.num:text-is('3')")
         screenshot(lead, "monitor-01-board-surge")
         _event(live_server, "hangup", "board-call-1")
         lead.wait_for_selector(f"{_card('李娜')}.state-after_call_work", timeout=3000)
         agent.click("button:has-text('整理完成')")
         lead.wait_for_selector(f"{_card('李娜')}.state-reserved", timeout=3000)  # a waiting call went to her at once
+        lead.wait_for_selector("#board-queues tr[data-queue='benefit'] td.num:text-is('2')")  # still a surge
         # the lead pulls 王强 in: he is not ready; everyone who is goes ready and takes a call
         from telephony_adapter import agents
         from workflows import clock

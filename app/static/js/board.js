@@ -130,6 +130,7 @@
     const banner = document.getElementById("board-broadcast");
     banner.hidden = !snapshot.broadcast;
     if (snapshot.broadcast) banner.querySelector("span").textContent = `${snapshot.broadcast.text}（${snapshot.broadcast.author}）`;
+    board.dispatchEvent(new CustomEvent("board:drawn"));
   }
 
   let fetching = null, again = false, lastFetch = 0;
@@ -199,6 +200,16 @@
     document.getElementById("agent-dialog-name").textContent = `${chosen.name}（${chosen.username}）`;
     document.getElementById("agent-dialog-state").textContent = el.querySelector(".ac-state").textContent +
       (el.querySelector(".ac-time").textContent ? ` ${el.querySelector(".ac-time").textContent}` : "");
+    fillContact();
+    dialog.querySelectorAll('input[name="skill"]').forEach((box) => {
+      box.checked = box.dataset.queues.split(",").some((code) => chosen.queues.includes(code));
+    });
+    error.textContent = "";
+    dialog.showModal();
+  });
+  // The agent's current call and conversations: drawn when the dialog opens, and again when a
+  // snapshot brings the call's line (a state push arrives first, carrying only the call's id).
+  function fillContact() {
     const contact = document.getElementById("agent-dialog-contact");
     contact.innerHTML = "";
     if (chosen.contact_id && chosen.contact) {
@@ -215,11 +226,11 @@
       link.textContent = ` 会话 ${n + 1}`;
       contact.appendChild(link);
     });
-    dialog.querySelectorAll('input[name="skill"]').forEach((box) => {
-      box.checked = box.dataset.queues.split(",").some((code) => chosen.queues.includes(code));
-    });
-    error.textContent = "";
-    dialog.showModal();
+  }
+  board.addEventListener("board:drawn", () => {
+    if (!dialog.open || !chosen) return;
+    chosen = agents.get(chosen.user_id) || chosen;
+    fillContact();
   });
   // The call's screen pop, as the agent sees it (the look is logged like theirs).
   async function showPop(contactId) {
