@@ -85,10 +85,14 @@ def seed_demo_data() -> bool:
     # The chat channels' queues (微信, 微博, 网页), served by the 在线客服 skill: agent1 takes chats.
     for code, name in (("wechat", "微信客服"), ("weibo", "微博客服"), ("web_chat", "网页客服")):
         db.session.add(CallQueue(code=code, name=name, skill=skills["chat"], min_level=1, active=True))
-    from app.chats.settings import DEFAULT_CANNED
+    # English web chats (the page in English) go to the 英语坐席: agent2 speaks English.
+    db.session.add(CallQueue(code="web_chat_en", name="English web chat", skill=skills["en"], min_level=1, active=True))
+    from app.chats.settings import DEFAULT_CANNED, DEFAULT_CANNED_EN
     from app.models import CannedReply
 
     db.session.add_all(CannedReply(text=text, position=n) for n, text in enumerate(DEFAULT_CANNED, 1))
+    db.session.add_all(CannedReply(text=text, position=n, language="en")
+                       for n, text in enumerate(DEFAULT_CANNED_EN, len(DEFAULT_CANNED) + 1))
     db.session.flush()
     _seed_voice_menu()
     _seed_shifts()

@@ -24,6 +24,19 @@ from telephony_adapter.wechat import InboundMessage  # the one shape every chann
 
 log = logging.getLogger(__name__)
 QUEUE_CODE = {"wechat": "wechat", "weibo": "weibo", "web": "web_chat"}  # the queue each channel lands in
+# 英语坐席: a conversation in English lands in its channel's English queue (served by the `en`
+# skill) when the site has one, else in the channel's own queue.
+LANGUAGE_QUEUE = {("web", "en"): "web_chat_en"}
+CHAT_QUEUES = tuple(QUEUE_CODE.values()) + tuple(LANGUAGE_QUEUE.values())
+LANGUAGES = ("zh", "en")
+
+
+def _queue_for(source: str, language: str) -> CallQueue | None:
+    for code in (LANGUAGE_QUEUE.get((source, language)), QUEUE_CODE.get(source)):
+        queue = db.session.scalar(select(CallQueue).where(CallQueue.code == (code or ""), CallQueue.active.is_(True)))
+        if queue is not None:
+            return queue
+    return None
 
 
 def open_conversation(source: str, party: str) -> Contact | None:
@@ -49,11 +62,11 @@ def receive(message: InboundMessage) -> tuple[ChatMessage | None, bool]:
     if contact is None and leaving:
         return None, False
     if contact is None:
-        queue = db.session.scalar(select(CallQueue).where(CallQueue.code == QUEUE_CODE.get(message.source, ""),
-                                                          CallQueue.active.is_(True)))
+        language = message.language if message.language in LANGUAGES else "zh"
+        queue = _queue_for(message.source, language)
         contact = Contact(channel=message.source, source=message.source, call_id=f"{message.party}:{uuid.uuid4().hex}",
                           party=message.party, state="queued", started_at=now, queued_at=now,
-                          queue_id=queue.id if queue else None, ivr_path="")
+                          queue_id=queue.id if queue else None, ivr_path="", language=language)
         db.session.add(contact)
         db.session.flush()
     row = ChatMessage(contact_id=contact.id, source=message.source, external_id=message.external_id, direction="in",
@@ -126,7 +139,7 @@ def assign_waiting(user_id: int, at: datetime) -> list[int]:
         return []
     room = presence.chat_limit - open_chats(user_id)
     skills = {s.skill_id: s.level for s in db.session.scalars(select(UserSkill).where(UserSkill.user_id == user_id))}
-    served = [q.id for q in db.session.scalars(select(CallQueue).where(CallQueue.code.in_(list(QUEUE_CODE.values()))))
+    served = [q.id for q in db.session.scalars(select(CallQueue).where(CallQueue.code.in_(list(CHAT_QUEUES))))
               if skills.get(q.skill_id, -1) >= q.min_level]
     given = []
     if room > 0 and served:
@@ -375,7 +388,7 @@ def transfer(user: User, contact: Contact, at: datetime, agent_id: int | None = 
         given = agent_id
     else:
         queue = db.session.scalar(select(CallQueue).where(CallQueue.code == (queue_code or ""),
-                                                          CallQueue.code.in_(list(QUEUE_CODE.values())),
+                                                          CallQueue.code.in_(list(CHAT_QUEUES)),
                                                           CallQueue.active.is_(True)))
         if queue is None:
             raise ReplyRefused("请选择转接的同事或队列")
@@ -391,12 +404,12 @@ def transfer(user: User, contact: Contact, at: datetime, agent_id: int | None = 
 
 def transfer_targets(user_id: int) -> dict:
     """Whom a conversation may be handed to: the ready colleagues who take chats, and the chat queues."""
-    chat_skills = select(CallQueue.skill_id).where(CallQueue.code.in_(list(QUEUE_CODE.values())))
+    chat_skills = select(CallQueue.skill_id).where(CallQueue.code.in_(list(CHAT_QUEUES)))
     colleagues = db.session.execute(
         select(User.id, User.display_name).join(AgentPresence, AgentPresence.user_id == User.id)
         .where(AgentPresence.state == "ready", User.id != user_id,
                User.id.in_(select(UserSkill.user_id).where(UserSkill.skill_id.in_(chat_skills))))
         .order_by(User.display_name)).all()
     queues = db.session.execute(select(CallQueue.code, CallQueue.name).where(
-        CallQueue.code.in_(list(QUEUE_CODE.values())), CallQueue.active.is_(True)).order_by(CallQueue.code)).all()
+        CallQueue.code.in_(list(CHAT_QUEUES)), CallQueue.active.is_(True)).order_by(CallQueue.code)).all()
     return {"colleagues": colleagues, "queues": queues}

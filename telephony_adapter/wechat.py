@@ -46,6 +46,7 @@ class InboundMessage:
     text: str
     at: datetime
     data: dict = field(default_factory=dict)
+    language: str = "zh"  # the citizen's page language (英语坐席 serve "en")
 
 
 def verify_url(settings: WeChatSettings, signature: str, timestamp: str, nonce: str, echostr: str) -> str:

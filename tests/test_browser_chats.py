@@ -163,3 +163,58 @@ def test_a_manager_adds_a_canned_reply_and_lowers_an_agents_chat_limit(app, live
         assert "请您保持在线，我马上为您查询。" not in agent.content()  # no conversation open: no reply box
     finally:
         agent.context.close()
+
+
+def test_a_citizen_writes_in_english_and_an_english_speaking_agent_answers_with_an_english_phrase(
+        app, live_server, browser):
+    from app.models import CallQueue, CannedReply, Contact
+    from telephony_adapter import chats
+    from workflows import clock
+
+    factories.chat_queue("web_chat", "webchat", "网页客服")
+    factories.ready_agent("agent1", "webchat")  # speaks no English: not given the conversation
+    english = factories.skill("en", "英语")
+    db.session.add(CallQueue(code="web_chat_en", name="English web chat", skill_id=english.id, min_level=1))
+    db.session.add_all([CannedReply(text="您好，请问有什么可以帮您？", position=1),
+                        CannedReply(text="Hello, this is the 12393 hotline. How may I help you?", position=2,
+                                    language="en")])
+    db.session.commit()
+    factories.ready_agent("agent2", "en")
+    agent = signed_in(browser, live_server, "agent2")
+    phone = browser.new_context(locale="en-US", viewport={"width": 390, "height": 760}, is_mobile=True)
+    citizen = phone.new_page()
+    citizen.set_default_timeout(10_000)
+    try:
+        agent.goto(f"{live_server}/chats/")
+        citizen.goto(f"{live_server}/chat/")
+        citizen.click("#wc-lang")  # English, from the Chinese page
+        citizen.wait_for_selector("text=Type your question and an English-speaking agent will answer you shortly.")
+        citizen.fill("#wc-text", "Hello, how do I claim maternity benefit?")
+        citizen.keyboard.press("Enter")
+        citizen.wait_for_selector(".wc-in:has-text('maternity benefit')")
+        agent.wait_for_selector(".chat-item .chat-english")
+        agent.click(".chat-item")
+        agent.wait_for_selector("text=Hello, how do I claim maternity benefit?")
+        assert agent.locator("#chat-canned option").all_inner_texts() == [
+            "常用语…", "Hello, this is the 12393 hotline. How may I help you?"]
+        agent.select_option("#chat-canned", index=1)
+        agent.keyboard.press("Control+Enter")
+        agent.wait_for_selector(".chat-out:has-text('12393 hotline')")
+        screenshot(agent, "chats-10-english-console")
+        db.session.expire_all()
+        [reply] = db.session.scalars(select(ChatMessage).where(ChatMessage.direction == "out")).all()
+        assert chats.send(reply.id, clock.now()) == "sent"  # what the worker does
+        citizen.wait_for_selector(".wc-out:has-text('12393 hotline')")
+        agent.once("dialog", lambda dialog: dialog.accept())
+        agent.click("button:has-text('结束会话')")
+        citizen.wait_for_selector("text=The agent has ended the conversation.")
+        citizen.wait_for_selector("#wc-rating:not([hidden]) button:has-text('Basically satisfied')")
+        screenshot(citizen, "chats-11-english-citizen-rating")
+        citizen.click("button[data-rating=satisfied]")
+        citizen.wait_for_selector("text=Thank you for your rating!")
+        db.session.expire_all()
+        conversation = db.session.scalar(select(Contact).where(Contact.channel == "web"))
+        assert (conversation.language, conversation.chat_rating) == ("en", "satisfied")
+    finally:
+        phone.close()
+        agent.context.close()

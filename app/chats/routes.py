@@ -44,7 +44,7 @@ def console():
         context["transcript"] = chats.transcript(current) if current else []
     if part is None:
         context["targets"] = chats.transfer_targets(current_user.id)
-        context["canned"] = settings.canned_replies()
+        context["canned"] = settings.canned_replies(current.language if current else None)
         return render_template("chats/console.html", **context)
     return render_template(f"chats/_{part}.html", **context)
 
@@ -163,7 +163,8 @@ def record(conversation_id: int):
 @permission_required("calls.configure")
 def settings_page():
     return render_template("chats/settings.html", canned=settings.canned_replies(), agents=settings.chat_agents(),
-                           limit_range=settings.CHAT_LIMIT_RANGE, max_canned=settings.MAX_CANNED)
+                           limit_range=settings.CHAT_LIMIT_RANGE, max_canned=settings.MAX_CANNED,
+                           languages=settings.LANGUAGE_NAMES)
 
 
 def _confirmed() -> None:
@@ -190,7 +191,8 @@ def _setting(change, done) -> Response:
 @permission_required("calls.configure")
 def save_canned(reply_id: int | None = None):
     return _setting(lambda: settings.save_canned(current_user, request.form.get("text", ""), request.remote_addr,
-                                                 reply_id, request.form.get("position", type=int)),
+                                                 reply_id, request.form.get("position", type=int),
+                                                 language=request.form.get("language") or None),
                     lambda _row: "常用语已保存。")
 
 

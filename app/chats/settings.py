@@ -20,6 +20,12 @@ DEFAULT_CANNED = (
     "您反映的问题我们已记录，将在规定时限内答复您。",
     "感谢您的咨询，还有其他问题吗？",
 )
+DEFAULT_CANNED_EN = (  # for 英语坐席
+    "Hello, this is the 12393 Medical Insurance Service Hotline. How may I help you?",
+    "Could you give me the insured person's name and the last four digits of their ID number?",
+    "We have recorded your request and will reply within the stated time.",
+    "Thank you for contacting us. Is there anything else I can help with?",
+)
 
 
 class SettingRefused(Refused):
@@ -30,13 +36,22 @@ def _as_manager(user: User, ip: str | None) -> audit_trail.Actor:
     return audit_trail.Actor.of(user, ip, "manager")
 
 
-def canned_replies() -> list[CannedReply]:
-    return list(db.session.scalars(select(CannedReply).order_by(CannedReply.position, CannedReply.id)))
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def canned_replies(language: str | None = None) -> list[CannedReply]:
+    """The 常用语 in their order; for a conversation, those in its language (English for 英语坐席)."""
+    query = select(CannedReply)
+    if language is not None:
+        query = query.where(CannedReply.language == language)
+    return list(db.session.scalars(query.order_by(CannedReply.position, CannedReply.id)))
 
 
 def save_canned(user: User, text: str, ip: str | None, reply_id: int | None = None,
-                position: int | None = None) -> CannedReply:
-    """Add a 常用语, or change one (its words or its place in the list)."""
+                position: int | None = None, language: str | None = None) -> CannedReply:
+    """Add a 常用语, or change one (its words, its language or its place in the list)."""
+    if language is not None and language not in LANGUAGE_NAMES:
+        raise SettingRefused("请选择常用语的语言")
     text = " ".join((text or "").split())
     if not text:
         raise SettingRefused("常用语不能为空")
@@ -44,7 +59,8 @@ def save_canned(user: User, text: str, ip: str | None, reply_id: int | None = No
         raise SettingRefused(f"常用语最多 {MAX_CANNED} 个字")
     if reply_id is None:
         last = db.session.scalar(select(CannedReply.position).order_by(CannedReply.position.desc()).limit(1))
-        row = CannedReply(text=text, position=(last or 0) + 1 if position is None else position)
+        row = CannedReply(text=text, position=(last or 0) + 1 if position is None else position,
+                          language=language or "zh")
         db.session.add(row)
         before = None
     else:
@@ -55,11 +71,13 @@ def save_canned(user: User, text: str, ip: str | None, reply_id: int | None = No
         row.text = text
         if position is not None:
             row.position = position
+        if language is not None:
+            row.language = language
     row.updated_at = clock.now()
     db.session.flush()
     audit_trail.append(_as_manager(user, ip), "chat.canned_saved",
                        summary=f"{'修改' if before else '新增'}常用语：{text[:40]}",
-                       data={"id": row.id, "text": text, "before": before})
+                       data={"id": row.id, "text": text, "language": row.language, "before": before})
     db.session.commit()
     return row
 
@@ -76,7 +94,7 @@ def delete_canned(user: User, reply_id: int, ip: str | None) -> None:
 
 def chat_agents() -> list[tuple[User, int]]:
     """Everyone with a chat queue's skill, and how many conversations they take at once."""
-    chat_skills = select(CallQueue.skill_id).where(CallQueue.code.in_(list(chats.QUEUE_CODE.values())))
+    chat_skills = select(CallQueue.skill_id).where(CallQueue.code.in_(list(chats.CHAT_QUEUES)))
     users = db.session.scalars(select(User).where(
         User.active.is_(True), User.id.in_(select(UserSkill.user_id).where(UserSkill.skill_id.in_(chat_skills))))
         .order_by(User.display_name, User.id)).all()

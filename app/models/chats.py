@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -50,5 +51,6 @@ class CannedReply(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8), default="zh", server_default=sql_text("'zh'"))  # for zh / en chats
     position: Mapped[int] = mapped_column(Integer, default=0)  # the order agents see them in
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -112,6 +112,7 @@ class Contact(db.Model):
     call_id: Mapped[str] = mapped_column(String(128))  # the SIP Call-ID or the switch's call uuid
     caller: Mapped[str | None] = mapped_column(String(32), index=True)
     party: Mapped[str | None] = mapped_column(String(64), index=True)  # a chat's user on its channel (openid …)
+    language: Mapped[str] = mapped_column(String(8), default="zh", server_default=text("'zh'"))  # zh, en (英语坐席)
     dialled: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default="ivr")
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))

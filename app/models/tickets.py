@@ -19,6 +19,14 @@ CATEGORIES: dict[str, str] = {
     "praise": "表扬",
     "business": "业务办理",
 }
+CATEGORIES_EN: dict[str, str] = {  # for 英语坐席, shown beside the Chinese ones
+    "consultation": "Enquiry",
+    "help": "Request for help",
+    "complaint": "Complaint",
+    "suggestion": "Suggestion",
+    "praise": "Praise",
+    "business": "Transaction",
+}
 URGENCIES: dict[str, str] = {"normal": "一般", "urgent": "紧急"}
 CHANNELS: dict[str, str] = {"phone": "电话", "wechat": "微信", "weibo": "微博", "web": "网页", "video": "视频"}
 SATISFACTION: dict[str, str] = {

@@ -124,7 +124,7 @@ def queues(now: datetime) -> list[dict]:
         count, oldest = waiting.get(queue.id, (0, None))
         longest = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
         result.append({"code": queue.code, "name": queue.name,
-                       "channel": "chat" if queue.code in chats.QUEUE_CODE.values() else "phone",
+                       "channel": "chat" if queue.code in chats.CHAT_QUEUES else "phone",
                        "waiting": count, "oldest": oldest.isoformat() if oldest else None,
                        "longest_wait": round(longest), "longest_level": THRESHOLDS["longest_wait"].level(longest)
                        if count else "", "ready": ready.get(queue.id, 0)})

@@ -49,7 +49,10 @@ def new():
                     done = "并派单" if dispatch_to and not values["answered_on_spot"] else ""
                     flash(f"工单 {ticket.number} 已受理{done}。按 N 受理下一个来电。", "success")
                 return redirect(url_for("tickets.show", ticket_id=ticket.id, just_created=1))
-    return render_template("tickets/new.html", fields={f.name: f for f in fields(schema, values, errors)},
+    shown = {f.name: f for f in fields(schema, values, errors)}
+    if "category" in shown and services.speaks_english(current_user):  # 英语坐席 read them in English too
+        shown["category"].choices = services.with_english_categories(shown["category"].choices)
+    return render_template("tickets/new.html", fields=shown,
                            values=values, errors=errors, message=message,
                            handling=request.form.get("handling", "dispatch"), department_choices=department_choices(),
                            department_id=request.form.get("department_id", type=int),

@@ -125,3 +125,19 @@ def record_kb_answer(ticket: Ticket, article_id: int, user: User) -> None:
 
     if record_use(article_id, ticket.id, user, source="intake") is not None:
         db.session.commit()
+
+
+def speaks_english(user: User) -> bool:
+    """An agent with the English skill (英语坐席)."""
+    from app.models import Skill, UserSkill
+
+    return db.session.scalar(select(UserSkill.user_id).join(Skill, Skill.id == UserSkill.skill_id).where(
+        UserSkill.user_id == user.id, Skill.code == "en").limit(1)) is not None
+
+
+def with_english_categories(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """咨询 → 咨询 · Enquiry, for agents who serve citizens in English."""
+    from app.models.tickets import CATEGORIES_EN
+
+    return [(value, f"{label} · {CATEGORIES_EN[value]}" if value in CATEGORIES_EN else label)
+            for value, label in choices]

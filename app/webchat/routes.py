@@ -9,11 +9,22 @@ from flask import Response, jsonify, render_template, request, session
 
 from app.extensions import db
 from app.webchat import bp
+from app.webchat.texts import LANGUAGES, RATINGS, SCRIPT_KEYS, refusal, texts
 from telephony_adapter import chats, push
 from telephony_adapter.wechat import InboundMessage
 from workflows import clock
 
-RATINGS = chats.RATING_LABELS
+
+def _language() -> str:
+    """The page's language: chosen with ?lang=, then kept for the visitor's later requests."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        session["chat_lang"] = asked
+    return session.get("chat_lang", "zh")
+
+
+def _t(key: str) -> str:
+    return texts(_language())[key]
 
 
 def _party(create: bool = False) -> str | None:
@@ -24,23 +35,28 @@ def _party(create: bool = False) -> str | None:
 
 @bp.route("/chat/")
 def page():
-    return render_template("webchat/page.html", ratings=RATINGS)
+    language = _language()
+    words = texts(language)
+    return render_template("webchat/page.html", t=words, ratings=RATINGS[language], language=language,
+                           script_texts={key: words[key] for key in SCRIPT_KEYS},
+                           other="zh" if language == "en" else "en")
 
 
 @bp.route("/chat/send", methods=["POST"])
 def send():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not isinstance(body.get("id"), str):
-        return jsonify(error="请求须为 JSON，含 text 与 id"), 400
+        return jsonify(error=_t("bad_request")), 400
     text, key = body["text"].strip(), body["id"].strip()
     if not text:
-        return jsonify(error="消息不能为空"), 422
+        return jsonify(error=_t("empty")), 422
     if len(text) > 1000 or not 0 < len(key) <= 40:
-        return jsonify(error="消息最多 1000 个字"), 422
+        return jsonify(error=_t("too_long")), 422
     party = _party(create=True)
     now = clock.now()
     # The page's own message id: a message sent twice (a retried request) is stored once.
-    row, new = chats.receive(InboundMessage("web", party, f"{party}:{key}", "text", text, now))
+    row, new = chats.receive(InboundMessage("web", party, f"{party}:{key}", "text", text, now,
+                                            language=_language()))
     return jsonify(id=row.id, new=new)
 
 
@@ -71,13 +87,13 @@ def rate():
     body = request.get_json(silent=True) or {}
     party = _party()
     rating = body.get("rating") if isinstance(body, dict) else None
-    if rating not in RATINGS or party is None:
-        return jsonify(error="请选择：满意、基本满意或不满意"), 400
+    if rating not in chats.RATING_LABELS or party is None:
+        return jsonify(error=_t("choose_rating")), 400
     try:
         chats.rate("web", party, rating, clock.now())
     except chats.ReplyRefused as exc:
-        return jsonify(error=exc.message), 409
-    return jsonify(message="感谢您的评价！")
+        return jsonify(error=refusal(exc.message, _language())), 409
+    return jsonify(message=_t("thanks"))
 
 
 @bp.route("/chat/leave", methods=["POST"])
@@ -86,5 +102,5 @@ def leave():
     party = _party()
     contact = chats.leave("web", party, clock.now()) if party else None
     if contact is None:
-        return jsonify(error="当前没有进行中的会话"), 409
-    return jsonify(message="您已结束本次对话。", state=contact.state)
+        return jsonify(error=_t("nothing_open")), 409
+    return jsonify(message=_t("left"), state=contact.state)

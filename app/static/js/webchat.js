@@ -7,6 +7,7 @@
   const rating = document.getElementById("wc-rating");
   const leave = document.getElementById("wc-leave");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const words = JSON.parse(document.getElementById("webchat").dataset.texts);  // in the page's language
   const shown = new Set();
   let rated = false;
   function add(direction, body, id) {
@@ -43,7 +44,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ text: body, id: `${Date.now()}-${Math.random().toString(16).slice(2, 10)}` }) });
     const answer = await response.json();
-    if (!response.ok) { note(answer.error || "发送失败，请重试"); return; }
+    if (!response.ok) { note(answer.error || words.send_failed); return; }
     add("in", body, answer.id);
     text.value = "";
     rating.hidden = true;
@@ -66,7 +67,7 @@
   });
   // 结束对话: the citizen is done; the agent closes the conversation and the rating is asked then.
   leave.addEventListener("click", async () => {
-    if (!confirm("结束本次对话？")) return;
+    if (!confirm(words.leave_confirm)) return;
     const response = await fetch("/chat/leave", {
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf } });
     const answer = await response.json();
@@ -75,7 +76,7 @@
   });
   const source = new EventSource("/chat/stream");
   source.addEventListener("reply", (event) => { const m = JSON.parse(event.data); add("out", m.text, m.message_id); });
-  source.addEventListener("ended", () => { note("坐席已结束本次会话。"); rating.hidden = false; leave.hidden = true; });
+  source.addEventListener("ended", () => { note(words.ended); rating.hidden = false; leave.hidden = true; });
   // On (re)connecting, catch up from the history: a reply or the end pushed while the stream was
   // down (or not yet open) is shown all the same.
   source.addEventListener("open", load);
