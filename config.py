@@ -87,6 +87,9 @@ class Config:
     ATTACHMENT_MAX_BYTES = _env_int("HOTLINE_ATTACHMENT_MAX_MB", 10) * 1024 * 1024
     # How many proxies stand in front of the app (gunicorn behind nginx: 1) — for client IPs.
     PROXY_COUNT = _env_int("HOTLINE_PROXY_COUNT", 0)
+    # The office's networks (comma-separated CIDRs): an agent working from any other address is a
+    # remote seat (场外坐席), marked on the wallboard. Unset: nobody is marked.
+    OFFICE_NETWORKS = _env("HOTLINE_OFFICE_NETWORKS", "")
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)
 
     # Working hours for deadlines on working days (工作日, official calendar incl. 调休).

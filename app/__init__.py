@@ -43,6 +43,9 @@ def _check_required_settings(app: Flask, config_class: type[Config]) -> None:
         missing = [name for name in ProductionConfig.REQUIRED if not os.environ.get(name)]
         if missing:
             raise RuntimeError("生产环境缺少必需的环境变量: " + ", ".join(missing))
+    from telephony_adapter.presence import office_networks
+
+    office_networks(app.config.get("OFFICE_NETWORKS") or "")  # a wrong network is said at start, not at sign-in
 
 
 def _instance_secret_key(instance: Path, name: str = "secret_key") -> str:

@@ -16,10 +16,12 @@ class StateChange:
     offered: Contact | None  # a waiting call the agent got on becoming ready
 
 
-def set_state(user_id: int, state: str, now: datetime, reason: str | None = None) -> StateChange:
-    """示闲 / 示忙 / 签出 (or 整理完成: ready from after-call work). A waiting call goes to an
-    agent who becomes ready at once."""
+def set_state(user_id: int, state: str, now: datetime, reason: str | None = None,
+              address: str | None = None) -> StateChange:
+    """示闲 / 示忙 / 签出 (or 整理完成: ready from after-call work), from `address` when the agent
+    chose it on their bar. A waiting call goes to an agent who becomes ready at once."""
     row = presence.presence(user_id, lock=True)
+    presence.note_location(row, address)
     if row.state == "after_call_work" and state == "ready":
         _end_after_call_work(row, now)
     else:

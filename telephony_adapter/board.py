@@ -23,12 +23,13 @@ log = logging.getLogger(__name__)
 CHANNEL = "hotline:board"
 SNAPSHOT_KEY = "hotline:board:snapshot"  # the boards' shared snapshot (app/monitor/services.py)
 _PENDING = "hotline_board_pending"
-_WATCHED = ("state", "reason", "since", "contact_id")
+_WATCHED = ("state", "reason", "since", "contact_id", "remote")
 
 
 def agent_payload(row: AgentPresence) -> dict:
     return {"user_id": row.user_id, "state": row.state, "reason": row.reason,
-            "since": row.since.isoformat() if row.since else None, "contact_id": row.contact_id}
+            "since": row.since.isoformat() if row.since else None, "contact_id": row.contact_id,
+            "remote": bool(row.remote)}
 
 
 @event.listens_for(Session, "after_flush")

@@ -6,6 +6,7 @@ caller's transaction; the services that call them commit."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -44,6 +45,33 @@ def presence(user_id: int, lock: bool = False) -> AgentPresence:
                            .on_conflict_do_nothing(index_elements=["user_id"]))
         row = db.session.scalar(query)
     return row
+
+
+def note_location(row: AgentPresence, address: str | None) -> None:
+    """Where the agent works from: outside the office's networks (HOTLINE_OFFICE_NETWORKS) they are
+    a remote seat (场外坐席), measured like everyone else and marked on the wallboard."""
+    if not address:
+        return
+    row.address = address[:45]
+    networks = office_networks(current_app.config.get("OFFICE_NETWORKS") or "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        row.remote = bool(networks)
+        return
+    row.remote = bool(networks) and not any(ip in network for network in networks)
+
+
+def office_networks(setting: str) -> list:
+    """The configured office networks; a wrong entry is a configuration error, said at once."""
+    found = []
+    for part in setting.split(","):
+        if part.strip():
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"HOTLINE_OFFICE_NETWORKS: {part.strip()!r} is not a network") from exc
+    return found
 
 
 def _epoch() -> datetime:

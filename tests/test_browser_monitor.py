@@ -168,3 +168,26 @@ def test_the_lead_schedules_a_week_in_the_grid_and_reads_attendance(app, live_se
     finally:
         lead.context.close()
     assert date.fromisoformat(day) >= monday
+
+
+def test_the_board_marks_an_agent_who_signs_in_from_outside_the_office(app, live_server, browser):
+    """场外坐席: the office is 10/8; 王强's browser (127.0.0.1) is at home. He presses 示闲 and the
+    lead's board shows him ready, marked 远程; 李娜, who never signed in, is not marked."""
+    factories.user("agent1", ["agent"], display_name="李娜")
+    factories.user("agent2", ["agent"], display_name="王强")
+    factories.user("lead1", ["team_lead"], display_name="孙班长")
+    app.config["OFFICE_NETWORKS"] = "10.0.0.0/8"
+    lead = signed_in(browser, live_server, "lead1", width=1400, height=800)
+    agent = signed_in(browser, live_server, "agent2")
+    try:
+        lead.goto(f"{live_server}/monitor/")
+        lead.wait_for_selector("#board-live.on")
+        agent.goto(f"{live_server}/inbox/")
+        agent.keyboard.press("F8")  # 示闲, from home
+        lead.wait_for_selector(f"{_card('王强')}.state-ready.remote", timeout=5000)
+        assert lead.locator(f"{_card('李娜')}.remote").count() == 0
+        screenshot(lead, "monitor-05-remote-seat")
+    finally:
+        app.config["OFFICE_NETWORKS"] = ""
+        lead.context.close()
+        agent.context.close()

@@ -261,3 +261,49 @@ def test_agents_cannot_open_the_board_or_act(client, auth, floor):
     assert client.get("/monitor/").status_code == 403
     token = csrf_token(client, "/")
     assert client.post("/monitor/pull", data={"csrf_token": token}).status_code == 403
+
+
+def test_an_agent_working_from_outside_the_office_is_a_remote_seat_measured_like_everyone(app, client, auth):
+    """场外坐席: 王强 signs in from home (the test client's 127.0.0.1 is outside the office's 10/8): the
+    board marks him remote, the push says so at once, and his periods are logged as anyone's."""
+    from app.models import AgentStateLog
+    from app.monitor import services
+
+    factories.user("wang", ["agent"], display_name="王强")
+    app.config["OFFICE_NETWORKS"] = "10.0.0.0/8, 192.168.0.0/16"
+    try:
+        auth.login("wang")
+        token = csrf_token(client, "/inbox/")
+        from app.redis_client import get_redis
+        from telephony_adapter import board
+
+        listener = get_redis().pubsub(ignore_subscribe_messages=True)
+        listener.subscribe(board.CHANNEL)
+        listener.get_message(timeout=1)
+        answer = client.post("/calls/presence", data={"csrf_token": token, "state": "ready"},
+                             headers={"Accept": "application/json"})
+        assert answer.status_code == 200
+        [mine] = [a for a in services.agents() if a["name"] == "王强"]
+        assert mine["remote"] is True and mine["state"] == "ready"
+        pushed = [json.loads(m["data"]) for m in iter(lambda: listener.get_message(timeout=1), None)]
+        listener.close()
+        assert any(p.get("remote") is True and p.get("state") == "ready" for p in pushed), pushed
+        row = db.session.scalar(select(AgentPresence).where(AgentPresence.user_id == mine["user_id"]))
+        assert row.address == "127.0.0.1"
+        assert db.session.scalar(select(AgentStateLog.state).where(AgentStateLog.user_id == row.user_id)) == "ready"
+        # back in the office (the office's networks now include the address): no longer marked
+        app.config["OFFICE_NETWORKS"] = "127.0.0.0/8"
+        client.post("/calls/presence", data={"csrf_token": token, "state": "not_ready", "reason": "meal"},
+                    headers={"Accept": "application/json"})
+        db.session.expire_all()
+        assert db.session.get(AgentPresence, row.user_id).remote is False
+    finally:
+        app.config["OFFICE_NETWORKS"] = ""  # the app is shared by the whole session
+
+
+def test_a_wrong_office_network_is_refused_when_the_platform_starts():
+    from app import create_app
+    from config import config_from_env
+
+    with pytest.raises(ValueError, match="not-a-network"):
+        create_app(type("Wrong", (config_from_env(),), {"OFFICE_NETWORKS": "10.0.0.0/8,not-a-network"}))

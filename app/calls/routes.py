@@ -37,7 +37,7 @@ def agent_state():
         return jsonify(_presence_json(row))
     state, reason = request.form.get("state", ""), request.form.get("reason") or None
     try:
-        change = agents.set_state(current_user.id, state, clock.now(), reason)
+        change = agents.set_state(current_user.id, state, clock.now(), reason, address=request.remote_addr)
     except presence.PresenceRefused as exc:
         db.session.rollback()
         if request.accept_mimetypes.best == "application/json":

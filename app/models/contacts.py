@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -198,6 +198,8 @@ class AgentPresence(db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     acw_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     chat_limit: Mapped[int] = mapped_column(Integer, default=3, server_default=text("3"))  # chats at once (managers set it)
+    address: Mapped[str | None] = mapped_column(String(45))  # where the agent last changed state from
+    remote: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 场外坐席: outside the office
 
     user = relationship("User")
 

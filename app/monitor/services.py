@@ -87,6 +87,7 @@ def agents() -> list[dict]:
             "contact": _contact_line(contact) if contact else None,
             "chats": len(open_chats.get(user_id, [])), "chat_ids": open_chats.get(user_id, []),
             "queues": served.get(user_id, []),
+            "remote": bool(presence.remote) if presence else False,
         })
     return result
 

@@ -35,6 +35,8 @@
     el.className = `agent-card state-${agent.state}`;
     el.disabled = !mayAct;
     el.querySelector(".ac-name").textContent = agent.name;
+    el.classList.toggle("remote", Boolean(agent.remote));  // 场外坐席: working from outside the office
+    el.querySelector(".ac-name").title = agent.remote ? "场外坐席（不在中心网络内）" : "";
     el.querySelector(".ac-team").textContent = agent.team || "";
     const label = states[agent.state] || agent.state;
     el.querySelector(".ac-state").textContent = agent.state === "not_ready" && agent.reason
@@ -150,7 +152,7 @@
     const known = agents.get(data.user_id);
     if (!known) { refresh(); return; }  // someone the board does not know yet
     const moved = { ...known, state: data.state, reason: data.reason, since: data.since, contact_id: data.contact_id,
-                    pushedAt: data.at };
+                    remote: data.remote, pushedAt: data.at };
     if (data.contact_id !== known.contact_id) moved.contact = null;  // the new contact's line comes with the next snapshot
     agents.set(data.user_id, moved);
     card(moved);
