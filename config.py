@@ -90,6 +90,9 @@ class Config:
     # The office's networks (comma-separated CIDRs): an agent working from any other address is a
     # remote seat (场外坐席), marked on the wallboard. Unset: nobody is marked.
     OFFICE_NETWORKS = _env("HOTLINE_OFFICE_NETWORKS", "")
+    # 视频服务: STUN / TURN servers for the citizen's and the agent's browsers, as the JSON of
+    # RTCConfiguration.iceServers (e.g. [{"urls": "turn:turn.example.cn:3478", ...}]); none by default.
+    ICE_SERVERS = _env("HOTLINE_ICE_SERVERS", "[]")
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)
 
     # Working hours for deadlines on working days (工作日, official calendar incl. 调休).

@@ -35,7 +35,7 @@ SKILLS = [
 # username, name, roles, department codes, team, skills
 USERS = [
     ("admin", "系统管理员", ["admin"], ["YB"], None, {}),
-    ("agent1", "李娜", ["agent"], ["RX"], "一班", {"zh": 5, "voice": 4, "benefit": 3, "chat": 3}),
+    ("agent1", "李娜", ["agent"], ["RX"], "一班", {"zh": 5, "voice": 4, "benefit": 3, "chat": 3, "video": 3}),
     ("agent2", "王强", ["agent"], ["RX"], "一班", {"zh": 4, "en": 4, "voice": 3, "offsite": 4}),
     ("lead1", "赵敏", ["team_lead"], ["RX"], "一班", {"zh": 5, "voice": 5, "complaint": 5}),
     ("qa1", "陈静", ["qa"], ["RX"], None, {}),
@@ -87,6 +87,9 @@ def seed_demo_data() -> bool:
         db.session.add(CallQueue(code=code, name=name, skill=skills["chat"], min_level=1, active=True))
     # English web chats (the page in English) go to the 英语坐席: agent2 speaks English.
     db.session.add(CallQueue(code="web_chat_en", name="English web chat", skill=skills["en"], min_level=1, active=True))
+    # 视频服务 (/video/): agent1 takes video sessions; in English they go to the English speaker.
+    db.session.add(CallQueue(code="video", name="视频客服", skill=skills["video"], min_level=1, active=True))
+    db.session.add(CallQueue(code="video_en", name="English video", skill=skills["en"], min_level=1, active=True))
     from app.chats.settings import DEFAULT_CANNED, DEFAULT_CANNED_EN
     from app.models import CannedReply
 

@@ -23,10 +23,13 @@ from telephony_adapter.acd import skip_locked
 from telephony_adapter.wechat import InboundMessage  # the one shape every channel's message takes
 
 log = logging.getLogger(__name__)
-QUEUE_CODE = {"wechat": "wechat", "weibo": "weibo", "web": "web_chat"}  # the queue each channel lands in
+# The queue each channel lands in. 视频服务 (video) is a conversation too: its side chat is this
+# module's messages, its picture and sound go browser to browser (app/video/).
+QUEUE_CODE = {"wechat": "wechat", "weibo": "weibo", "web": "web_chat", "video": "video"}
+VISITOR_PAGES = ("web", "video")  # channels whose citizen holds our page open: a push is the delivery
 # 英语坐席: a conversation in English lands in its channel's English queue (served by the `en`
 # skill) when the site has one, else in the channel's own queue.
-LANGUAGE_QUEUE = {("web", "en"): "web_chat_en"}
+LANGUAGE_QUEUE = {("web", "en"): "web_chat_en", ("video", "en"): "video_en"}
 CHAT_QUEUES = tuple(QUEUE_CODE.values()) + tuple(LANGUAGE_QUEUE.values())
 LANGUAGES = ("zh", "en")
 
@@ -189,7 +192,7 @@ def end(user: User, contact: Contact, at: datetime) -> None:
     contact.talk_seconds = max(0.0, (at - contact.offered_at).total_seconds()) if contact.offered_at else 0.0
     source, party = contact.source, contact.party
     db.session.commit()
-    if source == "web":
+    if source in VISITOR_PAGES:
         push.publish_to(visitor_channel(source, party), "ended", {})
     assign_waiting(user.id, at)
 
@@ -297,7 +300,7 @@ def send(message_id: int, at: datetime) -> str:
     contact = db.session.get(Contact, row.contact_id)
     row.attempts += 1
     try:
-        if row.source == "web":  # the visitor's page holds an event stream: the push is the delivery
+        if row.source in VISITOR_PAGES:  # the visitor's page holds an event stream: the push is the delivery
             push.publish_to(visitor_channel(row.source, contact.party), "reply", {"message_id": row.id, "text": row.text})
         else:
             _channel_sender(row.source)(contact.party, row.text)

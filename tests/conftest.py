@@ -196,7 +196,9 @@ def browser():
         instance = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  # 视频服务: a generated camera and microphone, allowed without asking
+                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
         )
         yield instance
         instance.close()

@@ -218,3 +218,49 @@ def test_a_citizen_writes_in_english_and_an_english_speaking_agent_answers_with_
     finally:
         phone.close()
         agent.context.close()
+
+
+def test_a_citizen_starts_a_video_session_and_the_video_agent_sees_and_hears_them(app, live_server, browser):
+    """视频服务: the citizen agrees to recording and presses 开始视频; the session reaches the ready agent
+    with the video skill as a conversation; the agent presses 接通视频 and both pages show the other's
+    picture (Chromium's generated camera), connected browser to browser; the side chat works as a
+    chat, and 转为工单 links the session to the ticket."""
+    from app.models import Contact
+
+    factories.chat_queue("video", "video", "视频客服")
+    factories.ready_agent("agent1", "video")
+    agent = signed_in(browser, live_server, "agent1")
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 800}, is_mobile=True)
+    citizen = phone.new_page()
+    citizen.set_default_timeout(15_000)
+    agent.set_default_timeout(15_000)
+    try:
+        agent.goto(f"{live_server}/chats/")
+        citizen.goto(f"{live_server}/video/")
+        citizen.check("#wc-consent")
+        citizen.click("#wc-start")
+        citizen.wait_for_selector("#wc-video-state:has-text('正在为您接通视频坐席')")
+        agent.wait_for_selector(".chat-item:has(.chat-channel:text-is('视频'))")
+        agent.click(".chat-item")
+        agent.wait_for_selector("#chat-video-consent:has-text('市民同意录音录像')")
+        agent.click("#chat-video-start")
+        agent.wait_for_selector("#chat-video-state:has-text('视频已接通')")
+        citizen.wait_for_selector("#wc-video-state:has-text('视频已接通')")
+        # each side shows the other's picture: frames decoded from the far end
+        agent.wait_for_function("document.getElementById('agent-remote').videoWidth > 0")
+        citizen.wait_for_function("document.getElementById('wc-remote').videoWidth > 0")
+        assert agent.evaluate("window.hotlineVideo.pc.connectionState") == "connected"
+        screenshot(citizen, "video-01-citizen")
+        screenshot(agent, "video-02-agent")
+        citizen.fill("#wc-text", "我想咨询门诊慢特病的申请材料。")
+        citizen.keyboard.press("Enter")
+        agent.wait_for_selector("text=我想咨询门诊慢特病的申请材料。")
+        db.session.expire_all()
+        session = db.session.scalar(select(Contact).where(Contact.channel == "video"))
+        assert session.recording_consent is True and session.state == "talking"
+        agent.click("#chat-to-ticket")
+        agent.wait_for_selector("#f-subject")
+        assert agent.input_value("#f-subject") == "我想咨询门诊慢特病的申请材料。"
+    finally:
+        phone.close()
+        agent.context.close()

@@ -18,7 +18,9 @@ from tests.conftest import csrf_token
 
 PUBLIC = {"static", "auth.login", "main.healthz",
           # the citizens' chat page (no account; tests/test_webchat.py)
-          "webchat.page", "webchat.send", "webchat.history", "webchat.stream", "webchat.rate", "webchat.leave"}
+          "webchat.page", "webchat.send", "webchat.history", "webchat.stream", "webchat.rate", "webchat.leave",
+          # 视频服务, the same page with the picture (tests/test_video_service.py)
+          "webchat.video_page", "webchat.video_start", "webchat.video_signal"}
 # Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
 # tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
 SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",

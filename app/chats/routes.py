@@ -45,11 +45,15 @@ def console():
     if part is None:
         context["targets"] = chats.transfer_targets(current_user.id)
         context["canned"] = settings.canned_replies(current.language if current else None)
+        from telephony_adapter import video
+
+        context["ice_servers"] = video.ice_servers()
         return render_template("chats/console.html", **context)
     return render_template(f"chats/_{part}.html", **context)
 
 
 console.object_scoped = True  # type: ignore[attr-defined]
+
 
 
 @bp.route("/chats/<int:contact_id>/reply", methods=["POST"])
@@ -111,6 +115,21 @@ def transfer(contact_id: int):
     return redirect(url_for("chats.console"))
 
 
+@bp.route("/chats/<int:contact_id>/video/signal", methods=["POST"])
+@permission_required("calls.work")
+def video_signal(contact_id: int):
+    """视频服务: the agent's offer (JSON, the page's CSRF header), relayed to the citizen's page."""
+    from telephony_adapter import video
+
+    contact = _mine(contact_id)
+    try:
+        video.to_citizen(contact, current_user.id, (request.get_json(silent=True) or {}).get("description"))
+    except video.VideoRefused as exc:
+        return jsonify(error=exc.message), exc.status
+    return jsonify(ok=True)
+
+
+video_signal.object_scoped = True  # type: ignore[attr-defined]
 reply.object_scoped = True  # type: ignore[attr-defined]
 transfer.object_scoped = True  # type: ignore[attr-defined]
 end.object_scoped = True  # type: ignore[attr-defined]

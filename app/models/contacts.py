@@ -85,7 +85,7 @@ class IvrNode(db.Model):
         return IVR_KINDS.get(self.kind, self.kind)
 
 
-CHAT_CHANNELS_SQL = "channel IN ('wechat', 'weibo', 'web')"
+CHAT_CHANNELS_SQL = "channel IN ('wechat', 'weibo', 'web', 'video')"
 
 
 class Contact(db.Model):
@@ -113,6 +113,7 @@ class Contact(db.Model):
     caller: Mapped[str | None] = mapped_column(String(32), index=True)
     party: Mapped[str | None] = mapped_column(String(64), index=True)  # a chat's user on its channel (openid …)
     language: Mapped[str] = mapped_column(String(8), default="zh", server_default=text("'zh'"))  # zh, en (英语坐席)
+    recording_consent: Mapped[bool | None] = mapped_column(Boolean)  # 视频服务: the citizen's answer, asked before
     dialled: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default="ivr")
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("call_queue.id"))

@@ -29,6 +29,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "thanks": "感谢您的评价！",
         "nothing_open": "当前没有进行中的会话",
         "left": "您已结束本次对话。",
+        "video_title": "视频服务 · 12393 医保服务热线",
+        "video_heading": "医保服务热线 · 视频服务",
+        "video_welcome": "您好！点击“开始视频”，坐席将与您视频面对面交流；也可以在下方文字留言。",
+        "consent": "同意本次视频服务录音录像（用于核实与质检）",
+        "start_video": "开始视频",
+        "video_waiting": "正在为您接通视频坐席，请稍候…",
+        "video_connected": "视频已接通",
+        "video_bad_request": "请求须为 JSON，含 consent（是否同意录音录像）与 id",
     },
     "en": {
         "html_lang": "en",
@@ -52,6 +60,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "thanks": "Thank you for your rating!",
         "nothing_open": "There is no conversation in progress",
         "left": "You have ended the conversation.",
+        "video_title": "Video service · 12393 Medical Insurance Hotline",
+        "video_heading": "12393 Medical Insurance Hotline · Video service",
+        "video_welcome": "Hello! Press “Start video” to talk to an agent face to face, or type below.",
+        "consent": "I agree that this video session may be recorded (for checking and quality)",
+        "start_video": "Start video",
+        "video_waiting": "Connecting you to a video agent, please wait…",
+        "video_connected": "Video connected",
+        "video_bad_request": "The request must be JSON with consent (true or false) and id",
     },
 }
 
@@ -62,10 +78,12 @@ RATINGS = {
 
 # The service's refusals a citizen can meet, in English.
 REFUSALS_EN = {"会话尚未结束": "The conversation has not ended yet",
-               "您已评价过本次会话": "You have already rated this conversation"}
+               "您已评价过本次会话": "You have already rated this conversation",
+               "坐席尚未接入": "No agent has joined yet", "视频信令格式不正确": "The video signal is malformed",
+               "无法发起视频服务": "The video service cannot be started"}
 
 # The page's script needs these.
-SCRIPT_KEYS = ("send_failed", "leave_confirm", "ended")
+SCRIPT_KEYS = ("send_failed", "leave_confirm", "ended", "video_waiting", "video_connected")
 
 
 def texts(language: str) -> dict[str, str]:

@@ -102,6 +102,9 @@
     // A chat message or a new conversation: the chat console (if open) redraws itself.
     source.addEventListener("chat", (event) => document.dispatchEvent(new CustomEvent("hotline:chat",
                                                                      { detail: JSON.parse(event.data) })));
+    // 视频服务: the citizen's answer to the agent's video offer, for the console's video panel.
+    source.addEventListener("video", (event) => document.dispatchEvent(new CustomEvent("hotline:video",
+                                                                       { detail: JSON.parse(event.data) })));
     // On (re)connecting, catch up: a call offered while the stream was down still pops up.
     source.addEventListener("open", async () => {
       const response = await fetch(bar.getAttribute("action"), { headers: { Accept: "application/json" },

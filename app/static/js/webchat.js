@@ -7,7 +7,9 @@
   const rating = document.getElementById("wc-rating");
   const leave = document.getElementById("wc-leave");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const words = JSON.parse(document.getElementById("webchat").dataset.texts);  // in the page's language
+  const page = document.getElementById("webchat");
+  const words = JSON.parse(page.dataset.texts);  // in the page's language
+  const base = page.dataset.base || "/chat";  // /chat or /video (the video page's side chat)
   const shown = new Set();
   let rated = false;
   function add(direction, body, id) {
@@ -26,7 +28,7 @@
     list.appendChild(item);
   }
   async function load() {
-    const response = await fetch("/chat/history", { credentials: "same-origin" });
+    const response = await fetch(`${base}/history`, { credentials: "same-origin" });
     if (!response.ok) return;
     const now = await response.json();
     now.messages.filter((m) => m.kind !== "event").forEach((m) => add(m.direction, m.text, m.id));
@@ -39,7 +41,7 @@
     event.preventDefault();
     const body = text.value.trim();
     if (!body) return;
-    const response = await fetch("/chat/send", {
+    const response = await fetch(`${base}/send`, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ text: body, id: `${Date.now()}-${Math.random().toString(16).slice(2, 10)}` }) });
@@ -56,7 +58,7 @@
   rating.addEventListener("click", async (event) => {
     const choice = event.target.closest("button[data-rating]");
     if (!choice) return;
-    const response = await fetch("/chat/rate", {
+    const response = await fetch(`${base}/rate`, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ rating: choice.dataset.rating }) });
@@ -68,13 +70,14 @@
   // 结束对话: the citizen is done; the agent closes the conversation and the rating is asked then.
   leave.addEventListener("click", async () => {
     if (!confirm(words.leave_confirm)) return;
-    const response = await fetch("/chat/leave", {
+    const response = await fetch(`${base}/leave`, {
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf } });
     const answer = await response.json();
     leave.hidden = true;
     note(answer.message || answer.error);
   });
-  const source = new EventSource("/chat/stream");
+  const source = new EventSource(`${base}/stream`);
+  window.hotlineVisitorStream = source;  // the video page's script listens on the same stream
   source.addEventListener("reply", (event) => { const m = JSON.parse(event.data); add("out", m.text, m.message_id); });
   source.addEventListener("ended", () => { note(words.ended); rating.hidden = false; leave.hidden = true; });
   // On (re)connecting, catch up from the history: a reply or the end pushed while the stream was
