@@ -258,9 +258,26 @@ def test_a_citizen_starts_a_video_session_and_the_video_agent_sees_and_hears_the
         db.session.expire_all()
         session = db.session.scalar(select(Contact).where(Contact.channel == "video"))
         assert session.recording_consent is True and session.state == "talking"
-        agent.click("#chat-to-ticket")
-        agent.wait_for_selector("#f-subject")
-        assert agent.input_value("#f-subject") == "我想咨询门诊慢特病的申请材料。"
+        with agent.expect_popup() as opened:  # in a new window: the picture goes on
+            agent.click("#chat-to-ticket")
+        intake = opened.value
+        intake.wait_for_selector("#f-subject")
+        assert intake.input_value("#f-subject") == "我想咨询门诊慢特病的申请材料。"
+        intake.close()
+        assert agent.evaluate("window.hotlineVideo.pc.connectionState") == "connected"
+        agent.wait_for_selector("#chat-video-state:has-text('录像中')")  # the citizen agreed
+        agent.wait_for_timeout(1500)
+        agent.once("dialog", lambda dialog: dialog.accept())
+        agent.click("button:has-text('结束会话')")
+        agent.wait_for_selector("text=会话已结束。")
+        db.session.expire_all()
+        session = db.session.get(Contact, session.id)
+        assert session.state == "ended" and session.recording.endswith(".webm")
+        from telephony_adapter import video
+
+        with app.test_request_context():
+            kept = (video.recordings_folder() / session.recording).read_bytes()
+        assert kept.startswith(video.WEBM_MAGIC) and len(kept) > 1000
     finally:
         phone.close()
         agent.context.close()

@@ -98,7 +98,11 @@ def world(app, tmp_path, monkeypatch):
     menu = IvrNode(kind="menu", label="欢迎", prompt="欢迎致电 12393")
     from app.models import CannedReply
 
-    conversation = Contact(channel="web", source="web", call_id="w1:1", party="w1", state="ended", ivr_path="")
+    # a video session with its recording: a conversation like any, and its recording can be viewed
+    (tmp_path / "video").mkdir()
+    (tmp_path / "video" / "w1.webm").write_bytes(b"\x1a\x45\xdf\xa3" + bytes(64))
+    conversation = Contact(channel="video", source="video", call_id="w1:1", party="w1", state="ended", ivr_path="",
+                           recording_consent=True, recording="video/w1.webm")
     canned = CannedReply(text="您好，请问有什么可以帮您？", position=1)
     from datetime import UTC, datetime
 

@@ -114,3 +114,43 @@ def test_signals_go_only_between_the_citizen_and_the_agent_who_holds_the_session
     assert [m for m in _heard(to_wang) if m["kind"] == "video"] == []
     db.session.expire_all()
     assert db.session.get(Contact, session.id).answered_at is not None
+
+
+def test_a_recording_is_kept_only_with_consent_and_every_viewing_is_audited(client, auth):
+    import io
+
+    from app.models import AuditEntry
+
+    li, _wang = _desk()
+    factories.user("qa1", ["qa"])
+    webm = b"\x1a\x45\xdf\xa3" + b"\x00" * 2048
+    sessions = {}
+    for consent in (False, True):
+        client.get("/video/")
+        with client.session_transaction() as stored:
+            stored.pop("video_party", None)  # another citizen
+        _post(client, "/video/start", _token(client), {"consent": consent, "id": f"v{consent}"})
+        sessions[consent] = db.session.scalar(select(Contact).where(Contact.recording_consent.is_(consent)))
+    auth.login("li")
+    token = csrf_token(client, "/chats/")
+
+    def upload(contact, data):
+        return client.post(f"/chats/{contact.id}/video/recording", headers={"X-CSRFToken": token},
+                           data={"recording": (io.BytesIO(data), "session.webm")}, content_type="multipart/form-data")
+
+    refused = upload(sessions[False], webm)
+    assert refused.status_code == 409 and "未同意录音录像" in refused.get_json()["error"]
+    assert upload(sessions[True], b"not a video").status_code == 422
+    assert upload(sessions[True], webm).status_code == 200
+    db.session.expire_all()
+    assert sessions[False].recording is None and sessions[True].recording.startswith("video/")
+    auth.logout()
+    auth.login("qa1")  # QA may view recordings (calls.listen); the look is audited
+    shown = client.get(f"/chats/records/{sessions[True].id}/recording.webm")
+    assert shown.status_code == 200 and shown.data == webm and shown.mimetype == "video/webm"
+    record = client.get(f"/chats/records/{sessions[True].id}").get_data(as_text=True)
+    assert f"/chats/records/{sessions[True].id}/recording.webm" in record
+    assert client.get(f"/chats/records/{sessions[False].id}/recording.webm").status_code == 404
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.in_(
+        ("video.recorded", "recording.play")))).all()
+    assert actions == ["video.recorded", "recording.play"]

@@ -130,6 +130,41 @@ def video_signal(contact_id: int):
 
 
 video_signal.object_scoped = True  # type: ignore[attr-defined]
+
+
+@bp.route("/chats/<int:contact_id>/video/recording", methods=["POST"])
+@permission_required("calls.work")
+def video_recording(contact_id: int):
+    """The session's recording from the agent's browser (the form's file `recording`, WebM)."""
+    from telephony_adapter import video
+
+    contact = _mine(contact_id)
+    upload = request.files.get("recording")
+    try:
+        video.save_recording(current_user, contact, upload.read() if upload else b"", request.remote_addr)
+    except video.VideoRefused as exc:
+        db.session.rollback()
+        return jsonify(error=exc.message), exc.status
+    return jsonify(ok=True)
+
+
+video_recording.object_scoped = True  # type: ignore[attr-defined]
+
+
+@bp.route("/chats/records/<int:conversation_id>/recording.webm")
+@permission_required("calls.listen")
+def video_recording_file(conversation_id: int):
+    """A video session's recording, beside its 会话记录; every viewing is audited."""
+    from telephony_adapter import video
+
+    contact = db.session.get(Contact, conversation_id)
+    if contact is None:
+        abort(404)
+    try:
+        data = video.play_recording(current_user, contact, request.remote_addr)
+    except video.VideoRefused:
+        abort(404)
+    return Response(data, mimetype="video/webm", headers={"Cache-Control": "no-store"})
 reply.object_scoped = True  # type: ignore[attr-defined]
 transfer.object_scoped = True  # type: ignore[attr-defined]
 end.object_scoped = True  # type: ignore[attr-defined]
