@@ -12,15 +12,6 @@
                   failed: "连接失败", closed: "已结束" };
   let pc = null;
   window.hotlineVideo = { get pc() { return pc; } };  // for the page's tests and the quality readout
-  function gathered(connection) {
-    if (connection.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise((resolve) => {
-      connection.addEventListener("icegatheringstatechange", () => {
-        if (connection.iceGatheringState === "complete") resolve();
-      });
-      setTimeout(resolve, 3000);  // what was gathered by then is enough on one network
-    });
-  }
   button.addEventListener("click", async () => {
     button.disabled = true;
     state.textContent = "正在打开摄像头…";
@@ -35,7 +26,7 @@
         if (pc.connectionState === "connected") document.dispatchEvent(new CustomEvent("hotline:video-connected"));
       });
       await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc);
+      await window.hotlineRtc.gathered(pc);
       const response = await fetch(panel.dataset.signal, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": panel.dataset.csrf },

@@ -19,15 +19,6 @@
     }
     return media;
   }
-  function gathered(connection) {
-    if (connection.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise((resolve) => {
-      connection.addEventListener("icegatheringstatechange", () => {
-        if (connection.iceGatheringState === "complete") resolve();
-      });
-      setTimeout(resolve, 3000);
-    });
-  }
   start.addEventListener("click", async () => {
     start.disabled = true;
     consent.disabled = true;
@@ -59,7 +50,7 @@
     });
     await pc.setRemoteDescription(data.description);
     await pc.setLocalDescription(await pc.createAnswer());
-    await gathered(pc);
+    await window.hotlineRtc.gathered(pc);
     await fetch("/video/signal", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
