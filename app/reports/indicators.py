@@ -215,8 +215,7 @@ def _pct(part: float, whole: float) -> str:
 
 
 def _names(ids) -> dict[int, str]:
-    ids = {i for i in ids if i}
-    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    return _agent_names({i for i in ids if i})
 
 
 def _scoped(query, period: Period, column):
@@ -256,9 +255,10 @@ def _labels(table: dict[str, str]) -> Callable[[set], dict]:
     return lambda keys: {k: table.get(k, k) for k in keys}
 
 
-AGENT = Dimension("坐席", None, _lookup(User, User.display_name))
+_agent_names = _lookup(User, User.display_name)
+AGENT = Dimension("坐席", None, _agent_names)
 _CONTACT_DIMENSIONS = {
-    "agent": Dimension("坐席", Contact.agent_id, _lookup(User, User.display_name)),
+    "agent": Dimension("坐席", Contact.agent_id, _agent_names),
     "team": Dimension("班组", User.team_id, _lookup(Team, Team.name), join=(User, User.id == Contact.agent_id)),
     "queue": Dimension("队列", Contact.queue_id, _lookup(CallQueue, CallQueue.name)),
     "channel": Dimension("渠道", Contact.channel, _labels(CHANNELS)),
@@ -268,8 +268,7 @@ _TICKET_DIMENSIONS = {
     "channel": Dimension("渠道", Ticket.channel, _labels(CHANNELS)),
     "category": Dimension("类别", Ticket.category, _labels(CATEGORIES)),
 }
-DIMENSIONS = {"agent": "坐席", "team": "班组", "queue": "队列", "channel": "渠道", "department": "承办部门",
-              "category": "类别"}
+DIMENSIONS = {code: d.label for code, d in (_CONTACT_DIMENSIONS | _TICKET_DIMENSIONS).items()}  # for the tabs
 
 
 # --- calls and conversations (counted by the database) ------------------------------------------
@@ -372,14 +371,13 @@ def _chat_breaches(sums: dict, period: Period) -> Figure:
     return _breaches(int(sums["late"]), int(sums["measured"]), "次", "本期没有坐席接待的会话")
 
 
-_RATINGS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 
 
 def _chat_row(c: Contact, names: dict, period: Period) -> list:
     [measured], _summary = chat_goals.measure([c], period.now)
     return [local_time(c.started_at, "%m-%d %H:%M"), c.channel, names.get(c.agent_id, "—"),
             "—" if measured.first_response is None else round(measured.first_response),
-            "—" if measured.close is None else round(measured.close), _RATINGS.get(c.chat_rating, "—")]
+            "—" if measured.close is None else round(measured.close), chats.RATING_LABELS.get(c.chat_rating, "—")]
 
 
 # --- tickets -----------------------------------------------------------------------------------

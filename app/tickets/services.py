@@ -129,10 +129,7 @@ def record_kb_answer(ticket: Ticket, article_id: int, user: User) -> None:
 
 def speaks_english(user: User) -> bool:
     """An agent with the English skill (英语坐席)."""
-    from app.models import Skill, UserSkill
-
-    return db.session.scalar(select(UserSkill.user_id).join(Skill, Skill.id == UserSkill.skill_id).where(
-        UserSkill.user_id == user.id, Skill.code == "en").limit(1)) is not None
+    return user.skill_level("en") > 0
 
 
 def with_english_categories(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from flask import Response, jsonify, render_template, request, session
 
 from app.extensions import db
 from app.webchat import bp
-from app.webchat.texts import LANGUAGES, RATINGS, SCRIPT_KEYS, refusal, texts
+from app.webchat.texts import RATINGS, SCRIPT_KEYS, refusal, texts
 from telephony_adapter import chats, push
 from telephony_adapter.wechat import InboundMessage
 from workflows import clock
@@ -18,7 +18,7 @@ from workflows import clock
 def _language() -> str:
     """The page's language: chosen with ?lang=, then kept for the visitor's later requests."""
     asked = request.args.get("lang")
-    if asked in LANGUAGES:
+    if asked in chats.LANGUAGES:
         session["chat_lang"] = asked
     return session.get("chat_lang", "zh")
 

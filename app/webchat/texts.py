@@ -4,7 +4,7 @@ page) and kept in the visitor's session; an English conversation goes to the 英
 
 from __future__ import annotations
 
-LANGUAGES = ("zh", "en")
+from telephony_adapter.chats import RATING_LABELS
 
 TEXTS: dict[str, dict[str, str]] = {
     "zh": {
@@ -72,7 +72,7 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 RATINGS = {
-    "zh": {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"},
+    "zh": RATING_LABELS,
     "en": {"satisfied": "Satisfied", "basic": "Basically satisfied", "dissatisfied": "Dissatisfied"},
 }
 
