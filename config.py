@@ -93,6 +93,10 @@ class Config:
     # 视频服务: STUN / TURN servers for the citizen's and the agent's browsers, as the JSON of
     # RTCConfiguration.iceServers (e.g. [{"urls": "turn:turn.example.cn:3478", ...}]); none by default.
     ICE_SERVERS = _env("HOTLINE_ICE_SERVERS", "[]")
+    # 浏览器软电话: Kamailio's SIP-over-WebSocket address as the agents' browsers reach it (e.g.
+    # wss://sip.hotline.example/ws behind nginx), and the SIP domain they register in. Unset: no softphone.
+    SOFTPHONE_WS_URL = _env("HOTLINE_SOFTPHONE_WS_URL")
+    SIP_DOMAIN = _env("HOTLINE_SIP_DOMAIN", "127.0.0.1")
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)
 
     # Working hours for deadlines on working days (工作日, official calendar incl. 调休).

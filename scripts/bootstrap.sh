@@ -39,10 +39,11 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Browser assets (bpmn-js: the ticket's process diagram and the managers' editor): build them into app/static/vendor/ when the bundle
+# Browser assets (bpmn-js: the process diagrams and the editor; JsSIP: the browser softphone): build them into app/static/vendor/ when the bundle
 # is missing or package-lock.json changed since the last build.
 asset_stamp="app/static/vendor/.built-$(sha256sum package-lock.json | cut -c1-16)"
-if [ ! -f app/static/vendor/bpmn-js/bpmn-modeler.production.min.js ] || [ ! -f "$asset_stamp" ]; then
+if [ ! -f app/static/vendor/bpmn-js/bpmn-modeler.production.min.js ] || [ ! -f app/static/vendor/jssip/jssip.min.js ] ||
+   [ ! -f "$asset_stamp" ]; then
   if ! command -v npm >/dev/null; then
     echo "正在安装 Node.js 与 npm（构建流程图查看器需要）…" >&2
     { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } \

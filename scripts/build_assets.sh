@@ -21,3 +21,13 @@ cp "$src/bpmn-navigated-viewer.production.min.js" "$src/bpmn-modeler.production.
 cp "$src/assets/bpmn-font/css/bpmn-embedded.css" "$dest/bpmn-font/css/"
 cp node_modules/bpmn-js/LICENSE "$dest/LICENSE"
 echo "bpmn-js $(node -p 'require("./node_modules/bpmn-js/package.json").version') → $dest" >&2
+
+# JsSIP (the browser softphone's SIP over WebSocket) ships CommonJS only: esbuild bundles it, with its
+# three small dependencies, into one script that defines the global JsSIP.
+dest=app/static/vendor/jssip
+rm -rf "$dest"
+mkdir -p "$dest"
+node_modules/.bin/esbuild node_modules/jssip/lib/JsSIP.js --bundle --minify --format=iife --global-name=JsSIP \
+  --platform=browser --target=es2019 --log-level=warning --outfile="$dest/jssip.min.js"
+cp node_modules/jssip/LICENSE.md "$dest/LICENSE.md"
+echo "JsSIP $(node -p 'require("./node_modules/jssip/package.json").version') → $dest" >&2

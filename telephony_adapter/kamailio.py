@@ -36,6 +36,19 @@ class KamailioSettings:
     token: str
     hotline_number: str = "12393"
     rtpengine_socket: str | None = None  # e.g. "udp:127.0.0.1:2223": record every call by Call-ID
+    websocket_port: int | None = None  # browser softphones (SIP over WebSocket); needs rtpengine
+
+    def __post_init__(self) -> None:
+        if self.websocket_port and not self.rtpengine_socket:
+            raise ValueError("浏览器软电话需要 rtpengine（WebRTC 媒体与普通 RTP 之间的转换）")
+
+
+# rtpengine's flags for each direction of a call's media. A browser speaks WebRTC (ICE, DTLS-SRTP,
+# rtcp-mux on one port, a=mid); desk phones and the caller's side speak plain RTP.
+PLAIN = "replace-origin replace-session-connection"
+TO_BROWSER = ("ICE=force DTLS=passive SDES-off rtcp-mux-require generate-mid "
+              f"transport-protocol=UDP/TLS/RTP/SAVPF {PLAIN}")
+FROM_BROWSER = f"ICE=remove DTLS=off SDES-off rtcp-mux-demux transport-protocol=RTP/AVP {PLAIN}"
 
 
 def module_path() -> str:
@@ -44,23 +57,75 @@ def module_path() -> str:
     return f"{found[0]}/" if found else "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
 
+def _by_direction(call: str, toward: str, away: str, plain: str) -> str:
+    """$avp(webrtc): 1 = the request goes toward a browser, 2 = it comes from one, 0 = neither."""
+    return (f'if ($avp(webrtc) == 1) {{ {call}("{toward}"); }} '
+            f'else if ($avp(webrtc) == 2) {{ {call}("{away}"); }} else {{ {call}("{plain}"); }}')
+
+
+def _media(settings: KamailioSettings) -> dict[str, str]:
+    if not settings.rtpengine_socket:
+        return dict.fromkeys(("RTPENGINE_OFFER", "RTPENGINE_ANSWER", "RTPENGINE_REOFFER", "RTPENGINE_REANSWER",
+                              "RTPENGINE_DELETE"), "return;") | {"RTPENGINE_LOAD": "", "RTPENGINE_PARAMS": ""}
+    platform = settings.platform_url.rstrip("/")
+    # A re-INVITE (hold) may come from the browser or go toward it; note which before offering.
+    direction = ('$avp(webrtc) = 0; if (proto == WS || proto == WSS) { $avp(webrtc) = 2; } '
+                 'else if ($du =~ "transport=wss?" || $ru =~ "transport=wss?") { $avp(webrtc) = 1; } ')
+    return {
+        "RTPENGINE_LOAD": 'loadmodule "rtpengine.so"',
+        "RTPENGINE_PARAMS": f'modparam("rtpengine", "rtpengine_sock", "{settings.rtpengine_socket}")',
+        "RTPENGINE_OFFER": _by_direction("rtpengine_offer", f"{TO_BROWSER} record-call=yes",
+                                         f"{FROM_BROWSER} record-call=yes", f"{PLAIN} record-call=yes"),
+        # the answer travels back: the browser's answer is made plain for the caller, and the reverse
+        "RTPENGINE_ANSWER": _by_direction("rtpengine_answer", FROM_BROWSER, TO_BROWSER, PLAIN),
+        "RTPENGINE_REOFFER": direction + _by_direction("rtpengine_offer", TO_BROWSER, FROM_BROWSER, PLAIN),
+        "RTPENGINE_REANSWER": _by_direction("rtpengine_answer", FROM_BROWSER, TO_BROWSER, PLAIN),
+        "RTPENGINE_DELETE": (
+            'rtpengine_delete(); $var(q) = "kind=recording_ready&call_id=" + $(ci{s.escape.param}); '
+            f'http_client_query("{platform}/cti/kamailio/event?$var(q)", "", '
+            f'"Authorization: Bearer {settings.token}", "$var(ok)");'),
+    }
+
+
+def _softphones(settings: KamailioSettings) -> dict[str, str]:
+    """SIP over WebSocket for browser softphones: the handshake on its own port, a registration only
+    with the platform's token, the browser's contact aliased to its connection, no dialling out."""
+    port = settings.websocket_port
+    if not port:
+        return dict.fromkeys(("WS_LISTEN", "WS_LOAD", "WS_PARAMS"), "") | dict.fromkeys(
+            ("SOFTPHONE_REQUEST", "SOFTPHONE_TARGET", "SOFTPHONE_REPLY", "SOFTPHONE_HANDSHAKE"), "return;")
+    platform, token = settings.platform_url.rstrip("/"), settings.token
+    return {
+        "WS_LISTEN": f"listen=tcp:127.0.0.1:{port}",
+        "WS_LOAD": 'loadmodule "websocket.so"\nloadmodule "nathelper.so"',
+        "WS_PARAMS": 'modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")',
+        "SOFTPHONE_REQUEST": (
+            'if (proto != WS && proto != WSS) { return; } force_rport(); '
+            'if (is_method("REGISTER")) { '
+            '$var(q) = "user=" + $(tU{s.escape.param}) + "&token=" + $(hdr(X-Hotline-Token){s.escape.param}); '
+            f'http_client_query("{platform}/cti/kamailio/softphone?$var(q)", "", "Authorization: Bearer {token}", '
+            '"$var(ok)"); '
+            'if ($var(ok) != "ok") { sl_send_reply("403", "Softphone Not Allowed"); exit; } '
+            'fix_nated_register(); save("location", "0x04"); exit; } '  # 0x04: the browser is the agent's one phone
+            'if (!has_totag() && !is_method("ACK|CANCEL")) { sl_send_reply("403", "Softphones Only Answer"); exit; } '
+            'if (is_method("INVITE")) { add_contact_alias(); }'),
+        "SOFTPHONE_TARGET": 'if ($ru =~ "alias=") { handle_ruri_alias(); }',
+        "SOFTPHONE_REPLY": "if (proto == WS || proto == WSS) { add_contact_alias(); }",
+        "SOFTPHONE_HANDSHAKE": (
+            f"if ($Rp != {port}) {{ return; }} "
+            'if ($rm == "GET" && $hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade") { '
+            "if (ws_handle_handshake()) { exit; } } "
+            'xhttp_reply("404", "Not Found", "text/plain", "softphones only\n"); exit;'),
+    }
+
+
 def render_config(settings: KamailioSettings) -> str:
     text = TEMPLATE.read_text()
-    media = settings.rtpengine_socket
     values = {
         "SIP_PORT": str(settings.sip_port), "XHTTP_PORT": str(settings.xhttp_port),
         "XHTTP": f"http://127.0.0.1:{settings.xhttp_port}", "MPATH": module_path(),
         "PLATFORM": settings.platform_url.rstrip("/"), "TOKEN": settings.token, "HOTLINE": settings.hotline_number,
-        "RTPENGINE_LOAD": 'loadmodule "rtpengine.so"' if media else "",
-        "RTPENGINE_PARAMS": f'modparam("rtpengine", "rtpengine_sock", "{media}")' if media else "",
-        "RTPENGINE_OFFER": 'rtpengine_offer("replace-origin replace-session-connection record-call=yes");'
-        if media else "return;",
-        "RTPENGINE_ANSWER": 'rtpengine_answer("replace-origin replace-session-connection");' if media else "return;",
-        "RTPENGINE_DELETE": (
-            'rtpengine_delete(); $var(q) = "kind=recording_ready&call_id=" + $(ci{s.escape.param}); '
-            f'http_client_query("{settings.platform_url.rstrip("/")}/cti/kamailio/event?$var(q)", "", '
-            f'"Authorization: Bearer {settings.token}", "$var(ok)");') if media else "return;",
-    }
+    } | _media(settings) | _softphones(settings)
     for name, value in values.items():
         text = text.replace(f"@@{name}@@", value)
     return text

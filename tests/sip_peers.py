@@ -56,14 +56,19 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 class Peers:
     """Start with `start()`, stop everything with `stop()`; logs stay in `folder`."""
 
-    def __init__(self, folder: Path, platform_url: str, token: str, record: bool = False) -> None:
+    def __init__(self, folder: Path, platform_url: str, token: str, record: bool = False,
+                 softphones: bool = False) -> None:
+        """`record`: rtpengine carries and records every call's media. `softphones`: browsers may
+        register over WebSocket (implies `record`: rtpengine bridges their WebRTC media)."""
         self.folder = folder
         self.sip_port = free_port()
         self.xhttp_port = free_port(socket.SOCK_STREAM)
+        self.websocket_port = free_port(socket.SOCK_STREAM) if softphones else None
         self.ng_port = free_port()
         self.recordings = folder / "recordings"
-        media = f"udp:127.0.0.1:{self.ng_port}" if record else None
-        self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token, rtpengine_socket=media)
+        media = f"udp:127.0.0.1:{self.ng_port}" if record or softphones else None
+        self.settings = KamailioSettings(self.sip_port, self.xhttp_port, platform_url, token, rtpengine_socket=media,
+                                         websocket_port=self.websocket_port)
         self.processes: list[subprocess.Popen] = []
         self.phone_ports: set[int] = set()
         self.control_ports: dict[str, int] = {}
@@ -84,6 +89,10 @@ class Peers:
     @property
     def media_control_url(self) -> str:
         return f"http://127.0.0.1:{self.media_control_port}"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://127.0.0.1:{self.websocket_port}"
 
     @property
     def xhttp_url(self) -> str:

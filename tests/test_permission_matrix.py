@@ -24,7 +24,7 @@ PUBLIC = {"static", "auth.login", "main.healthz",
 # Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
 # tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
 SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
-                 "calls.ivr_next", "calls.ivr_audio"}
+                 "calls.ivr_next", "calls.ivr_audio", "calls.kamailio_softphone"}
 # Pushed to by WeChat / Weibo, authenticated by the channel's own signature (tests/test_wechat.py):
 # every such view is marked `channel_facing`.
 CHANNEL_FACING = {"channels.wechat_push", "channels.weibo_push"}

@@ -39,4 +39,5 @@ def bar_context(row) -> dict:
 
     return {"agent_presence": row, "not_ready_reasons": NOT_READY_REASONS,
             "talk_targets": talk_targets(current_user) if on_a_bridged_call else [],
-            "broadcast": latest_payload(clock.now())}
+            "broadcast": latest_payload(clock.now()),
+            "softphone": bool(current_app.config.get("SOFTPHONE_WS_URL"))}

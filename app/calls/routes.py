@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.auth.permissions import permission_required
 from app.calls import bp, services
@@ -63,6 +64,35 @@ def stream():
     db.session.close()
     return Response(events, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.route("/calls/softphone")
+@permission_required("calls.work")
+def softphone_page():
+    """浏览器软电话: the window that holds the agent's browser phone (opened from the agent bar and
+    kept open while the agent works in the main window, so a call survives page changes)."""
+    from telephony_adapter import softphone
+
+    if not softphone.enabled():
+        flash("本平台未配置浏览器软电话（HOTLINE_SOFTPHONE_WS_URL），请使用座席话机。", "warning")
+        return redirect(url_for("main.home"))
+    return render_template("calls/softphone.html", config=softphone.credentials(current_user))
+
+
+@bp.route("/calls/softphone/quality", methods=["POST"])
+@permission_required("calls.work")
+def softphone_quality():
+    """The softphone's measurement of the call it carries (JSON: call_id = the SIP Call-ID,
+    packets_received, packets_lost, jitter_ms, rtt_ms); the answer is the call's quality so far."""
+    from telephony_adapter import softphone
+
+    try:
+        call_id, sample = softphone.parse_sample(request.get_json(silent=True))
+        row = softphone.record_quality(current_user, call_id, sample, clock.now())
+    except softphone.SampleInvalid as exc:
+        db.session.rollback()
+        return jsonify(error=exc.message), 422
+    return jsonify(softphone.summary(row))
 
 
 @bp.route("/calls/contacts/<int:contact_id>/talk", methods=["POST"])
@@ -134,9 +164,11 @@ def records():
         query = query.where(Contact.abandoned.is_(True))
     elif only == "waiting":
         query = query.where(Contact.state == "queued")
-    rows = db.session.scalars(query.limit(200)).all()
+    rows = db.session.scalars(query.options(selectinload(Contact.quality)).limit(200)).all()
+    from telephony_adapter.softphone import summary
+
     return render_template("calls/records.html", rows=rows, only=only, states=AGENT_STATES,
-                           reasons=NOT_READY_REASONS)
+                           reasons=NOT_READY_REASONS, quality={c.id: summary(c.quality) for c in rows if c.quality})
 
 
 @bp.route("/calls/queues")

@@ -85,9 +85,12 @@ def kamailio_waiting():
 @bp.route("/cti/kamailio/event")
 @switch_token_required
 def kamailio_event():
-    """Dialog events: answered, hangup (normal, caller_cancel, agent_486 …). One of each per call."""
-    leg, kind = _call_id(), request.args.get("kind", "")
-    if leg is None or kind not in ("answered", "hangup", "recording_ready"):
+    """Dialog events: answered, hangup (normal, caller_cancel, agent_486 …), one of each per call;
+    held and resumed (a re-INVITE), as many as there are, each known by its CSeq."""
+    leg, kind, seq = _call_id(), request.args.get("kind", ""), request.args.get("seq", "")
+    if leg is None or kind not in ("answered", "hangup", "recording_ready", "held", "resumed"):
+        return _text("bad request", 400)
+    if (kind in ("held", "resumed")) != (seq.isdigit() and len(seq) <= 10):
         return _text("bad request", 400)
     call_id = kamailio.contact_call_id(leg)  # the agent leg of a call the voice menu answered first
     data: dict = {}
@@ -98,8 +101,19 @@ def kamailio_event():
         if found is None:
             return _text("no recording", 404)
         data["file"] = found
-    outcome = calls.ingest(CallEvent(kamailio.SOURCE, f"{call_id}:{kind}", kind, call_id, clock.now(), data))
+    event_id = f"{call_id}:{kind}:{seq}" if seq else f"{call_id}:{kind}"
+    outcome = calls.ingest(CallEvent(kamailio.SOURCE, event_id, kind, call_id, clock.now(), data))
     return _text(outcome.result)
+
+
+@bp.route("/cti/kamailio/softphone")
+@switch_token_required
+def kamailio_softphone():
+    """A browser softphone's REGISTER: `ok` when its token is the platform's, for that agent."""
+    from telephony_adapter import softphone
+
+    user, token = request.args.get("user", "")[:64], request.args.get("token", "")[:512]
+    return _text("ok" if user and token and softphone.registration_allowed(user, token) else "no")
 
 
 @bp.route("/cti/ivr/next", methods=["POST"])

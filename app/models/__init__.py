@@ -3,7 +3,7 @@
 from app.models.assessment import AssessmentMark
 from app.models.audit import AuditEntry, AuditHead
 from app.models.chats import CannedReply, ChatMessage
-from app.models.contacts import AgentPresence, AgentStateLog, CallQueue, Contact, ContactEvent, IvrNode
+from app.models.contacts import AgentPresence, AgentStateLog, CallQuality, CallQueue, Contact, ContactEvent, IvrNode
 from app.models.knowledge import (
     KbAnswerUse,
     KbArticle,
@@ -25,7 +25,8 @@ from app.models.workforce import Broadcast, Shift
 
 __all__ = [
     "AgentComplaint", "AssessmentMark", "ExamResult", "RecordReview", "TestCall", "TestQuestion",
-    "AgentPresence", "AgentStateLog", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent", "IvrNode",
+    "AgentPresence", "AgentStateLog", "CallQuality", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent",
+    "IvrNode",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
     "PolicyChangeArticle",
     "Attachment", "AuditEntry", "AuditHead", "Broadcast", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",

@@ -168,6 +168,40 @@ class Contact(db.Model):
         return HANGUP_CAUSES.get(self.hangup_cause or "", self.hangup_cause or "—")
 
 
+class CallQuality(db.Model):
+    """连接质量 of one call answered on a browser softphone, as that browser measured it (WebRTC
+    statistics, sent every few seconds): the last cumulative packet counts, and jitter and
+    round-trip time summed (for the mean) and at their worst."""
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    packets_received: Mapped[int] = mapped_column(Integer, default=0)
+    packets_lost: Mapped[int] = mapped_column(Integer, default=0)
+    jitter_ms_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    jitter_ms_max: Mapped[float] = mapped_column(Float, default=0.0)
+    rtt_samples: Mapped[int] = mapped_column(Integer, default=0)  # the far end's reports may not have come yet
+    rtt_ms_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    rtt_ms_max: Mapped[float] = mapped_column(Float, default=0.0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact = relationship(Contact, backref=db.backref("quality", uselist=False, passive_deletes=True))
+
+    @property
+    def loss_pct(self) -> float:
+        sent = self.packets_received + self.packets_lost
+        return 100.0 * self.packets_lost / sent if sent else 0.0
+
+    @property
+    def jitter_ms(self) -> float:
+        return self.jitter_ms_sum / self.samples if self.samples else 0.0
+
+    @property
+    def rtt_ms(self) -> float | None:
+        return self.rtt_ms_sum / self.rtt_samples if self.rtt_samples else None
+
+
 class ContactEvent(db.Model):
     """Every switch event received, once: a repeated (source, event id) changes nothing. An event
     that does not fit the call's state is kept with outcome `ignored` and the reason."""

@@ -66,7 +66,35 @@
     const button = bar.querySelector(`button[value="${state}"]`);
     if (button) button.click();
   }
+  // 浏览器软电话: the softphone window says how the phone is; while it rings, the screen pop here
+  // offers 接听 too (the window answers). The softphone window itself shows no pop: it is small.
+  const inSoftphone = document.body.classList.contains("softphone-window");
+  const phone = window.BroadcastChannel ? new BroadcastChannel("hotline-softphone") : null;
+  let phoneRinging = false;
+  function markPop() {
+    const pop = document.getElementById("screen-pop");
+    const button = pop?.querySelector(".pop-answer");
+    if (pop && phoneRinging && !button) {
+      const answer = document.createElement("button");
+      answer.type = "button";
+      answer.className = "primary pop-answer";
+      answer.textContent = "接听（软电话）";
+      answer.addEventListener("click", () => phone.postMessage({ command: "answer" }));
+      pop.querySelector(".pop-intake").before(answer);
+    } else if (button && !phoneRinging) {
+      button.remove();
+    }
+  }
+  phone?.addEventListener("message", (event) => {
+    if (event.data?.call) { phoneRinging = event.data.call === "ringing"; markPop(); }
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest(".agent-softphone-open")) {
+      window.open("/calls/softphone", "hotline-softphone", "width=560,height=760")?.focus();
+    }
+  });
   async function showPop(contactId) {
+    if (inSoftphone) return;
     const response = await fetch(`/calls/contacts/${contactId}/pop`, { credentials: "same-origin" });
     if (!response.ok) return;
     document.getElementById("screen-pop")?.remove();
@@ -76,6 +104,7 @@
     document.body.appendChild(pop);
     pop.querySelector(".pop-close").addEventListener("click", () => pop.remove());
     pop.querySelector(".pop-intake").focus();
+    markPop();
   }
   document.addEventListener("keydown", (event) => {
     if (event.key === "F8") { event.preventDefault(); press("ready"); }

@@ -1,0 +1,150 @@
+"""浏览器软电话 with real peers: an agent who has only a browser (headless Chromium with a fake
+microphone) opens the softphone window, which registers with Kamailio over WebSocket; a sipp
+caller dials the hotline; the call rings in the page and is answered there; audio flows through
+rtpengine both ways (sipp echoes what it hears, so the browser receives its own voice back); the
+agent holds, resumes and hangs up from the page, and goes to after-call work. The connection's
+quality is kept on the call record."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AgentPresence, CallQuality, CallQueue, Contact, ContactEvent, UserSkill
+from telephony_adapter import recordings
+from tests import factories
+from tests.conftest import screenshot, signed_in
+from tests.sip_peers import Peers, missing_binaries
+
+pytestmark = [pytest.mark.sip, pytest.mark.browser]
+
+
+@pytest.fixture
+def softphone_peers(app, live_server, tmp_path):
+    missing = missing_binaries() + ([] if shutil.which("rtpengine") else ["rtpengine"])
+    if missing:
+        pytest.fail(f"软电话测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
+    running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"], softphones=True)
+    saved = {key: app.config.get(key) for key in ("KAMAILIO_XHTTP_URL", "RECORDINGS_DIR", "SOFTPHONE_WS_URL")}
+    app.config.update(KAMAILIO_XHTTP_URL=running.xhttp_url, RECORDINGS_DIR=str(running.recordings),
+                      SOFTPHONE_WS_URL=running.websocket_url)
+    running.start_rtpengine()
+    running.start_kamailio()
+    yield running
+    running.stop()
+    app.config.update(saved)
+
+
+@pytest.fixture
+def benefit_agent(app):
+    skill = factories.skill("benefit", "待遇报销")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, dialled_number="12393"))
+    agent = factories.user("agent1", ["agent"], display_name="李娜")
+    db.session.add(UserSkill(user_id=agent.id, skill_id=skill.id, level=3))
+    db.session.commit()
+    return agent
+
+
+def _wait_until(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def _call() -> Contact | None:
+    db.session.expire_all()
+    return db.session.scalar(select(Contact).order_by(Contact.id.desc()))
+
+
+def _state(agent) -> str:
+    db.session.expire_all()
+    return db.session.get(AgentPresence, agent.id).state
+
+
+def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softphone_peers, benefit_agent, browser,
+                                                                         live_server):
+    peers = softphone_peers
+    phone = signed_in(browser, live_server, "agent1", width=560, height=760, timeout_ms=20_000)
+    try:
+        phone.goto(f"{live_server}/calls/softphone")
+        phone.wait_for_selector(".softphone-status[data-state=registered]")
+        phone.keyboard.press("F8")  # 示闲, on the bar of the same window
+        phone.wait_for_selector(".agent-bar.state-ready")
+        screenshot(phone, "softphone-01-registered")
+        workspace = phone.context.new_page()  # the agent's main window, beside the softphone window
+        workspace.set_viewport_size({"width": 1280, "height": 800})
+        workspace.goto(f"{live_server}/inbox/")
+
+        caller = peers.call("uac_softphone.xml", caller="13800000021", background=True, echo=True, timeout=60)
+        phone.wait_for_selector(".softphone-call[data-phase=ringing]")
+        assert "13800000021" in phone.inner_text(".softphone-number")
+        assert _call().state == "offered" and _state(benefit_agent) == "reserved"
+        screenshot(phone, "softphone-02-ringing")
+        # The screen pop in the main window offers 接听 while the softphone rings; the softphone answers.
+        workspace.wait_for_selector("#screen-pop .pop-answer")
+        screenshot(workspace, "softphone-04-pop-answer")
+        workspace.click("#screen-pop .pop-answer")
+        phone.wait_for_selector(".softphone-call[data-phase=talking]")
+        talking = _wait_until(lambda: (c := _call()) and c.state == "talking" and c)
+        assert talking.agent_id == benefit_agent.id and _state(benefit_agent) == "talking"
+
+        # Audio both ways: the browser's fake microphone reaches sipp, which echoes it back.
+        phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 100",
+                                timeout=20_000)
+        phone.wait_for_function("document.querySelector('.q-grade').textContent !== '—'")
+        screenshot(phone, "softphone-03-talking")
+
+        phone.click(".softphone-hold")  # 保持: a re-INVITE through Kamailio, reported to the platform
+        phone.wait_for_selector(".softphone-call[data-phase=held]")
+        _wait_until(lambda: _call().state == "held")
+        assert _state(benefit_agent) == "held"
+        time.sleep(1.2)
+        phone.click(".softphone-hold")  # 恢复
+        phone.wait_for_selector(".softphone-call[data-phase=talking]")
+        _wait_until(lambda: _call().state == "talking")
+
+        phone.click(".softphone-hangup")
+        assert caller.wait(30) == 0, peers.log("sipp-13800000021.log") + peers.log("kamailio.log")[-4000:]
+        ended = _wait_until(lambda: (c := _call()) and c.state == "ended" and c)
+        assert ended.talk_seconds > 2 and ended.hold_seconds >= 1.0 and not ended.abandoned
+        assert _wait_until(lambda: _state(benefit_agent) == "after_call_work")
+        phone.wait_for_selector(".agent-bar.state-after_call_work")
+        assert workspace.query_selector("#screen-pop .pop-answer") is None  # the call no longer rings
+        kinds = db.session.scalars(select(ContactEvent.kind).where(ContactEvent.contact_id == ended.id,
+                                                                   ContactEvent.outcome == "applied")).all()
+        assert {"answered", "held", "resumed", "hangup"} <= set(kinds)
+
+        # The connection's quality, measured by the browser, is kept on the call.
+        quality = _wait_until(lambda: db.session.get(CallQuality, ended.id))
+        assert quality.agent_id == benefit_agent.id and quality.samples >= 2
+        assert quality.packets_received > 100 and quality.rtt_ms is not None
+
+        # rtpengine recorded the call by its Call-ID, as for a desk phone: RTP counted in the file.
+        recorded = _wait_until(lambda: _call().recording)
+        pcap = recordings.resolve(peers.recordings, recorded).read_bytes()
+        assert sum(1 for _ in recordings._packets(pcap)) > 100
+    finally:
+        phone.context.close()
+
+
+def test_a_browser_without_the_platforms_token_cannot_register(softphone_peers, benefit_agent, client, auth):
+    """Kamailio asks the platform about every browser registration; a made-up token is refused."""
+    from telephony_adapter import softphone
+
+    with client.application.test_request_context():
+        good = softphone.credentials(benefit_agent)["token"]
+    headers = {"Authorization": f"Bearer {client.application.config['CTI_TOKEN']}"}
+    answer = client.get("/cti/kamailio/softphone", query_string={"user": "agent1", "token": good}, headers=headers)
+    assert answer.get_data(as_text=True).strip() == "ok"
+    for user, token in (("agent1", "forged"), ("agent2", good), ("agent1", "")):
+        answer = client.get("/cti/kamailio/softphone", query_string={"user": user, "token": token}, headers=headers)
+        assert answer.get_data(as_text=True).strip() == "no"
