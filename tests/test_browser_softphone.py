@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgentPresence, CallQuality, CallQueue, Contact, ContactEvent, UserSkill
+from app.models import AgentPresence, CallQuality, CallQueue, Contact, ContactEvent, IvrNode, UserSkill
 from telephony_adapter import recordings
 from tests import factories
 from tests.conftest import screenshot, signed_in
@@ -132,6 +132,75 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         recorded = _wait_until(lambda: _call().recording)
         pcap = recordings.resolve(peers.recordings, recorded).read_bytes()
         assert sum(1 for _ in recordings._packets(pcap)) > 100
+    finally:
+        phone.context.close()
+
+
+@pytest.fixture
+def voice_menu_and_colleague(app, softphone_peers, benefit_agent):
+    """The voice menu (2 → 待遇报销) answered by the media component; agent2, a colleague with a desk
+    phone (baresip, answers by itself) who knows the queue too."""
+    queue = db.session.scalar(select(CallQueue).where(CallQueue.code == "benefit"))
+    root = IvrNode(kind="menu", label="主菜单", prompt="您好，欢迎致电医保服务热线。待遇报销请按2。")
+    db.session.add(root)
+    db.session.flush()
+    db.session.add(IvrNode(parent_id=root.id, digit="2", kind="queue", label="待遇报销", queue_id=queue.id,
+                           prompt="正在为您转接待遇报销坐席。"))
+    colleague = factories.user("agent2", ["agent"], display_name="王芳")
+    db.session.add(UserSkill(user_id=colleague.id, skill_id=queue.skill_id, level=3))
+    db.session.commit()
+    softphone_peers.start_agent_phone("agent2")
+    softphone_peers.wait_registered(["agent2"])
+    app.config["IVR_EXTENSION"] = "ivr"
+    softphone_peers.start_media("ivr")
+    app.config["MEDIA_CONTROL_URL"] = softphone_peers.media_control_url
+    yield colleague
+    app.config["IVR_EXTENSION"] = app.config["MEDIA_CONTROL_URL"] = None
+
+
+def test_an_agent_on_the_softphone_transfers_a_caller_from_the_voice_menu_to_a_colleague(
+        softphone_peers, benefit_agent, voice_menu_and_colleague, browser, live_server):
+    """The caller keys 2 in the voice menu; the media component's leg rings agent1's browser, who
+    answers there; from the workspace's agent bar agent1 consults agent2 and transfers the caller;
+    the softphone's leg ends and agent1 goes to after-call work; agent2 hangs up and the caller's
+    survey key reaches the call."""
+    peers, colleague = softphone_peers, voice_menu_and_colleague
+    phone = signed_in(browser, live_server, "agent1", width=560, height=760, timeout_ms=20_000)
+    try:
+        phone.goto(f"{live_server}/calls/softphone")
+        phone.wait_for_selector(".softphone-status[data-state=registered]")
+        workspace = phone.context.new_page()
+        workspace.set_viewport_size({"width": 1280, "height": 800})
+        workspace.goto(f"{live_server}/inbox/")
+        workspace.keyboard.press("F8")
+        workspace.wait_for_selector(".agent-bar.state-ready")
+        _wait_until(lambda: _state(benefit_agent) == "ready")
+        caller = peers.call("uac_ivr_survey.xml", caller="13800000022", hold_ms=20000, timeout=60, background=True,
+                            echo=True)
+        phone.wait_for_selector(".softphone-call[data-phase=ringing]")
+        phone.click(".softphone-answer")
+        talking = _wait_until(lambda: (c := _call()) and c.state == "talking" and c)
+        assert talking.leg_call_id and (talking.ivr_path, talking.agent_id) == ("2", benefit_agent.id)
+        phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 50",
+                                timeout=20_000)
+
+        # 咨询 then 转接 from the bar of the main window (the media component mixes and hands over).
+        workspace.wait_for_selector("#agent-bar .agent-talk")
+        workspace.select_option("#agent-bar select[name=target]", "agent2")
+        workspace.click("#agent-bar button[value=consult]")
+        _wait_until(lambda: "Call established" in peers.log("phone-agent2.log"))
+        workspace.wait_for_selector("#agent-bar button[value=transfer]")
+        workspace.click("#agent-bar button[value=transfer]")
+        _wait_until(lambda: _call().agent_id == colleague.id)
+        phone.wait_for_selector(".softphone-idle:not([hidden])")  # agent1's leg is over
+        _wait_until(lambda: _state(benefit_agent) == "after_call_work")
+        assert _state(colleague) == "talking"
+        time.sleep(1.0)
+        peers.hang_up_phone("agent2")
+        assert caller.wait(60) == 0, peers.log("sipp-13800000022.log") + peers.log("media.log")[-4000:]
+        ended = _wait_until(lambda: (c := _call()) and c.survey_score and c)
+        assert (ended.agent_id, ended.state, ended.survey_score) == (colleague.id, "ended", 1)
+        assert db.session.get(CallQuality, ended.id).agent_id == benefit_agent.id  # agent1's part, measured
     finally:
         phone.context.close()
 
