@@ -76,6 +76,9 @@ def receive(message: InboundMessage) -> tuple[ChatMessage | None, bool]:
                       kind=message.kind, text=message.text[:4000], created_at=message.at,
                       data_json=json.dumps(message.data, ensure_ascii=False) if message.data else None)
     db.session.add(row)
+    if message.kind == "event" and (message.data or {}).get("event") == "video_request":
+        # 视频服务: the citizen's answer to recording lands with the request, in the same transaction.
+        contact.recording_consent = bool(message.data.get("consent"))
     if leaving:
         _left(contact, now)
     elif contact.completed_at is not None:

@@ -49,10 +49,7 @@ def request(party: str, language: str, consent: bool, at: datetime, key: str) ->
                                              data={"event": "video_request", "consent": consent}, language=language))
     if row is None:
         raise VideoRefused("无法发起视频服务")
-    contact = db.session.get(Contact, row.contact_id)
-    contact.recording_consent = consent
-    db.session.commit()
-    return contact
+    return db.session.get(Contact, row.contact_id)
 
 
 def description(value) -> dict:
