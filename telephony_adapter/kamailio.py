@@ -65,8 +65,9 @@ def _by_direction(call: str, toward: str, away: str, plain: str) -> str:
 
 def _media(settings: KamailioSettings) -> dict[str, str]:
     if not settings.rtpengine_socket:
-        return dict.fromkeys(("RTPENGINE_OFFER", "RTPENGINE_ANSWER", "RTPENGINE_REOFFER", "RTPENGINE_REANSWER",
-                              "RTPENGINE_DELETE"), "return;") | {"RTPENGINE_LOAD": "", "RTPENGINE_PARAMS": ""}
+        routes = ("RTPENGINE_OFFER", "RTPENGINE_ANSWER", "RTPENGINE_BRIDGE", "RTPENGINE_REOFFER", "RTPENGINE_REANSWER",
+                  "RTPENGINE_DELETE")
+        return dict.fromkeys(routes, "return;") | {"RTPENGINE_LOAD": "", "RTPENGINE_PARAMS": ""}
     platform = settings.platform_url.rstrip("/")
     # A re-INVITE (hold) may come from the browser or go toward it; note which before offering.
     direction = ('$avp(webrtc) = 0; if (proto == WS || proto == WSS) { $avp(webrtc) = 2; } '
@@ -76,6 +77,7 @@ def _media(settings: KamailioSettings) -> dict[str, str]:
         "RTPENGINE_PARAMS": f'modparam("rtpengine", "rtpengine_sock", "{settings.rtpengine_socket}")',
         "RTPENGINE_OFFER": _by_direction("rtpengine_offer", f"{TO_BROWSER} record-call=yes",
                                          f"{FROM_BROWSER} record-call=yes", f"{PLAIN} record-call=yes"),
+        "RTPENGINE_BRIDGE": f'rtpengine_offer("{TO_BROWSER}");',  # an internal call to a browser: not recorded
         # the answer travels back: the browser's answer is made plain for the caller, and the reverse
         "RTPENGINE_ANSWER": _by_direction("rtpengine_answer", FROM_BROWSER, TO_BROWSER, PLAIN),
         "RTPENGINE_REOFFER": direction + _by_direction("rtpengine_offer", TO_BROWSER, FROM_BROWSER, PLAIN),

@@ -205,6 +205,50 @@ def test_an_agent_on_the_softphone_transfers_a_caller_from_the_voice_menu_to_a_c
         phone.context.close()
 
 
+def test_an_agent_consults_a_team_lead_on_the_softphone_and_transfers_the_caller_to_them(
+        softphone_peers, benefit_agent, voice_menu_and_colleague, browser, live_server, client, auth):
+    """The other way round: agent2 takes the call on a desk phone and consults team lead 赵敏, who has
+    only a browser; Kamailio bridges the media component's plain RTP to the lead's WebRTC; the lead
+    answers in the softphone, takes the transferred caller and hangs up there."""
+    from tests.conftest import csrf_token
+    from tests.test_sip_calls import _ready
+
+    peers, agent2 = softphone_peers, voice_menu_and_colleague
+    lead = factories.user("lead1", ["team_lead"], display_name="赵敏")
+    phone = signed_in(browser, live_server, "lead1", width=560, height=760, timeout_ms=20_000)
+    try:
+        phone.goto(f"{live_server}/calls/softphone")
+        phone.wait_for_selector(".softphone-status[data-state=registered]")
+        _ready(agent2)
+        caller = peers.call("uac_ivr_survey.xml", caller="13800000023", hold_ms=20000, timeout=60, background=True,
+                            echo=True)
+        talking = _wait_until(lambda: (c := _call()) and c.state == "talking" and c, timeout=20)
+        assert talking.agent_id == agent2.id
+        auth.login("agent2")
+        token = csrf_token(client, "/")
+
+        def press(action: str, **form) -> None:
+            response = client.post(f"/calls/contacts/{talking.id}/talk", headers={"Accept": "application/json"},
+                                   data={"csrf_token": token, "action": action, **form})
+            assert response.status_code == 200, (response.get_json(), peers.log("media.log")[-3000:])
+
+        press("consult", target="lead1")
+        phone.wait_for_selector(".softphone-call[data-phase=ringing]")
+        phone.click(".softphone-answer")
+        phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 20",
+                                timeout=20_000)
+        press("transfer")
+        _wait_until(lambda: _call().agent_id == lead.id)
+        assert _state(agent2) == "after_call_work" and _state(lead) == "talking"
+        phone.click(".softphone-hangup")
+        assert caller.wait(60) == 0, peers.log("sipp-13800000023.log") + peers.log("media.log")[-4000:]
+        ended = _wait_until(lambda: (c := _call()) and c.survey_score and c)
+        assert (ended.agent_id, ended.state, ended.survey_score) == (lead.id, "ended", 1)
+        assert _state(lead) == "after_call_work"
+    finally:
+        phone.context.close()
+
+
 def test_a_browser_without_the_platforms_token_cannot_register(softphone_peers, benefit_agent, client, auth):
     """Kamailio asks the platform about every browser registration; a made-up token is refused."""
     from telephony_adapter import softphone
