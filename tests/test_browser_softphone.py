@@ -132,6 +132,14 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         recorded = _wait_until(lambda: _call().recording)
         pcap = recordings.resolve(peers.recordings, recorded).read_bytes()
         assert sum(1 for _ in recordings._packets(pcap)) > 100
+
+        # The team lead reads the call's connection quality in 来电记录.
+        factories.user("lead1", ["team_lead"], display_name="赵敏")
+        lead = signed_in(browser, live_server, "lead1")
+        lead.goto(f"{live_server}/calls/")
+        row = lead.locator("#calls-table tbody tr", has_text="13800000021")
+        assert row.locator(".badge.quality-good").inner_text() == "良好"
+        screenshot(lead, "softphone-05-call-records")
     finally:
         phone.context.close()
 
