@@ -191,6 +191,28 @@ class Peers:
         return (self.folder / name).read_text(errors="replace")
 
 
+def wait_until(check, timeout: float = 10.0):
+    """Poll `check` (with fresh reads from the database) until it gives something true; return that."""
+    from app.extensions import db
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def agent_state(user) -> str:
+    from app.extensions import db
+    from app.models import AgentPresence
+
+    db.session.expire_all()
+    return db.session.get(AgentPresence, user.id).state
+
+
 def _no_core_dumps() -> None:
     # rtpengine may dump core when stopped; a 70 MB file in the working tree helps nobody.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgentPresence, CallQuality, CallQueue, Contact, ContactEvent, IvrNode, UserSkill
+from app.models import CallQuality, CallQueue, Contact, ContactEvent, IvrNode, UserSkill
 from telephony_adapter import recordings
 from tests import factories
 from tests.conftest import screenshot, signed_in
-from tests.sip_peers import Peers, missing_binaries
+from tests.sip_peers import Peers, agent_state, missing_binaries, wait_until
 
 pytestmark = [pytest.mark.sip, pytest.mark.browser]
 
@@ -50,24 +50,12 @@ def benefit_agent(app):
 
 
 def _wait_until(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+    return wait_until(check, timeout)
 
 
 def _call() -> Contact | None:
     db.session.expire_all()
     return db.session.scalar(select(Contact).order_by(Contact.id.desc()))
-
-
-def _state(agent) -> str:
-    db.session.expire_all()
-    return db.session.get(AgentPresence, agent.id).state
 
 
 def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softphone_peers, benefit_agent, browser,
@@ -87,7 +75,7 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         caller = peers.call("uac_softphone.xml", caller="13800000021", background=True, echo=True, timeout=60)
         phone.wait_for_selector(".softphone-call[data-phase=ringing]")
         assert "13800000021" in phone.inner_text(".softphone-number")
-        assert _call().state == "offered" and _state(benefit_agent) == "reserved"
+        assert _call().state == "offered" and agent_state(benefit_agent) == "reserved"
         screenshot(phone, "softphone-02-ringing")
         # The screen pop in the main window offers 接听 while the softphone rings; the softphone answers.
         workspace.wait_for_selector("#screen-pop .pop-answer")
@@ -95,7 +83,7 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         workspace.click("#screen-pop .pop-answer")
         phone.wait_for_selector(".softphone-call[data-phase=talking]")
         talking = _wait_until(lambda: (c := _call()) and c.state == "talking" and c)
-        assert talking.agent_id == benefit_agent.id and _state(benefit_agent) == "talking"
+        assert talking.agent_id == benefit_agent.id and agent_state(benefit_agent) == "talking"
 
         # Audio both ways: the browser's fake microphone reaches sipp, which echoes it back.
         phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 100",
@@ -106,7 +94,7 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         phone.click(".softphone-hold")  # 保持: a re-INVITE through Kamailio, reported to the platform
         phone.wait_for_selector(".softphone-call[data-phase=held]")
         _wait_until(lambda: _call().state == "held")
-        assert _state(benefit_agent) == "held"
+        assert agent_state(benefit_agent) == "held"
         time.sleep(1.2)
         phone.click(".softphone-hold")  # 恢复
         phone.wait_for_selector(".softphone-call[data-phase=talking]")
@@ -116,7 +104,7 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         assert caller.wait(30) == 0, peers.log("sipp-13800000021.log") + peers.log("kamailio.log")[-4000:]
         ended = _wait_until(lambda: (c := _call()) and c.state == "ended" and c)
         assert ended.talk_seconds > 2 and ended.hold_seconds >= 1.0 and not ended.abandoned
-        assert _wait_until(lambda: _state(benefit_agent) == "after_call_work")
+        assert _wait_until(lambda: agent_state(benefit_agent) == "after_call_work")
         phone.wait_for_selector(".agent-bar.state-after_call_work")
         assert workspace.query_selector("#screen-pop .pop-answer") is None  # the call no longer rings
         kinds = db.session.scalars(select(ContactEvent.kind).where(ContactEvent.contact_id == ended.id,
@@ -182,7 +170,7 @@ def test_an_agent_on_the_softphone_transfers_a_caller_from_the_voice_menu_to_a_c
         workspace.goto(f"{live_server}/inbox/")
         workspace.keyboard.press("F8")
         workspace.wait_for_selector(".agent-bar.state-ready")
-        _wait_until(lambda: _state(benefit_agent) == "ready")
+        _wait_until(lambda: agent_state(benefit_agent) == "ready")
         caller = peers.call("uac_ivr_survey.xml", caller="13800000022", hold_ms=20000, timeout=60, background=True,
                             echo=True)
         phone.wait_for_selector(".softphone-call[data-phase=ringing]")
@@ -201,8 +189,8 @@ def test_an_agent_on_the_softphone_transfers_a_caller_from_the_voice_menu_to_a_c
         workspace.click("#agent-bar button[value=transfer]")
         _wait_until(lambda: _call().agent_id == colleague.id)
         phone.wait_for_selector(".softphone-idle:not([hidden])")  # agent1's leg is over
-        _wait_until(lambda: _state(benefit_agent) == "after_call_work")
-        assert _state(colleague) == "talking"
+        _wait_until(lambda: agent_state(benefit_agent) == "after_call_work")
+        assert agent_state(colleague) == "talking"
         time.sleep(1.0)
         peers.hang_up_phone("agent2")
         assert caller.wait(60) == 0, peers.log("sipp-13800000022.log") + peers.log("media.log")[-4000:]
@@ -247,12 +235,12 @@ def test_an_agent_consults_a_team_lead_on_the_softphone_and_transfers_the_caller
                                 timeout=20_000)
         press("transfer")
         _wait_until(lambda: _call().agent_id == lead.id)
-        assert _state(agent2) == "after_call_work" and _state(lead) == "talking"
+        assert agent_state(agent2) == "after_call_work" and agent_state(lead) == "talking"
         phone.click(".softphone-hangup")
         assert caller.wait(60) == 0, peers.log("sipp-13800000023.log") + peers.log("media.log")[-4000:]
         ended = _wait_until(lambda: (c := _call()) and c.survey_score and c)
         assert (ended.agent_id, ended.state, ended.survey_score) == (lead.id, "ended", 1)
-        assert _state(lead) == "after_call_work"
+        assert agent_state(lead) == "after_call_work"
     finally:
         phone.context.close()
 

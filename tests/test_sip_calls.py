@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgentPresence, CallQueue, Contact, IvrNode, UserSkill
+from app.models import CallQueue, Contact, IvrNode, UserSkill
 from telephony_adapter import agents
 from tests import factories
-from tests.sip_peers import PROMPT_CACHE, Peers, missing_binaries
+from tests.sip_peers import PROMPT_CACHE, Peers, agent_state, missing_binaries, wait_until
 from workflows import clock
 
 pytestmark = pytest.mark.sip
@@ -55,22 +55,6 @@ def _calls() -> list[Contact]:
     return db.session.scalars(select(Contact).order_by(Contact.id)).all()
 
 
-def _wait_until(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
-def _state(user) -> str:
-    db.session.expire_all()
-    return db.session.get(AgentPresence, user.id).state
-
-
 def test_a_real_call_rings_the_longest_idle_agent_who_is_not_in_after_call_work(peers, staffed):
     a1, a2, a3 = staffed
     for user in staffed:
@@ -81,12 +65,12 @@ def test_a_real_call_rings_the_longest_idle_agent_who_is_not_in_after_call_work(
     _ready(a3)
     first = peers.call("uac_queue.xml", caller="13800000001")
     assert first.returncode == 0, first.stdout.decode() + peers.log("kamailio.log")[-3000:]
-    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    [call] = wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.agent_id == a1.id and call.talk_seconds > 1 and not call.abandoned
-    assert _state(a1) == "after_call_work"  # 整理: skipped by the next call
+    assert agent_state(a1) == "after_call_work"  # 整理: skipped by the next call
     second = peers.call("uac_queue.xml", caller="13800000002")
     assert second.returncode == 0, second.stdout.decode()
-    calls = _wait_until(lambda: [c for c in _calls() if c.state == "ended"][1:] and _calls())
+    calls = wait_until(lambda: [c for c in _calls() if c.state == "ended"][1:] and _calls())
     assert calls[1].agent_id == a2.id
 
 
@@ -95,19 +79,19 @@ def test_with_nobody_ready_kamailio_holds_the_call_until_an_agent_presses_ready(
     peers.start_agent_phone(a1.username)
     peers.wait_registered([a1.username])
     caller = peers.call("uac_queue.xml", caller="13800000003", background=True)
-    waiting = _wait_until(lambda: [c for c in _calls() if c.state == "queued" and c.switch_ref])
+    waiting = wait_until(lambda: [c for c in _calls() if c.state == "queued" and c.switch_ref])
     assert waiting[0].queue.code == "benefit"
     time.sleep(1.0)  # the caller hears 182 Queued meanwhile
     _ready(a1)
     assert caller.wait(30) == 0, peers.log("sipp-13800000003.log") + peers.log("kamailio.log")[-3000:]
-    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    [call] = wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.agent_id == a1.id and call.wait_seconds >= 1.0 and not call.abandoned
 
 
 def test_a_caller_who_hangs_up_while_held_is_recorded_as_abandoned(peers, staffed):
     caller = peers.call("uac_gives_up.xml", caller="13800000004", hold_ms=1200)
     assert caller.returncode == 0, caller.stdout.decode() + peers.log("kamailio.log")[-3000:]
-    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    [call] = wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.abandoned and call.hangup_cause == "caller_cancel" and call.wait_seconds >= 1.0
 
 
@@ -140,7 +124,7 @@ def test_every_call_is_recorded_by_call_id_and_a_team_lead_plays_it_audited(reco
     _ready(a1)
     result = recorded_peers.call("uac_queue.xml", caller="13800000005", hold_ms=2500)
     assert result.returncode == 0, result.stdout.decode() + recorded_peers.log("kamailio.log")[-3000:]
-    [call] = _wait_until(lambda: [c for c in _calls() if c.recording])
+    [call] = wait_until(lambda: [c for c in _calls() if c.recording])
     assert call.recording.startswith("pcaps/") and call.call_id.split("@")[0] in call.recording
     factories.user("lead1", ["team_lead"])
     auth.login("lead1")
@@ -197,7 +181,7 @@ def test_the_caller_keys_the_menu_talks_to_an_agent_and_the_survey_key_reaches_t
                         echo=True)
     logs = lambda: peers.log("sipp-13800000006.log") + peers.log("media.log")[-4000:] + peers.log("kamailio.log")[-4000:]  # noqa: E731
     try:
-        [call] = _wait_until(lambda: [c for c in _calls() if c.state == "talking"], timeout=20)
+        [call] = wait_until(lambda: [c for c in _calls() if c.state == "talking"], timeout=20)
     except AssertionError:
         raise AssertionError(logs()) from None
     assert (call.ivr_path, call.queue.code, call.agent_id) == ("2", "benefit", a1.id)
@@ -212,11 +196,11 @@ def test_the_caller_keys_the_menu_talks_to_an_agent_and_the_survey_key_reaches_t
     time.sleep(1.5)  # talking: the agent's 440 Hz tone goes to the caller, whose phone echoes it back
     peers.hang_up_phone(a1.username)
     assert caller.wait(45) == 0, logs()
-    [call] = _wait_until(lambda: [c for c in _calls() if c.survey_score])
+    [call] = wait_until(lambda: [c for c in _calls() if c.survey_score])
     assert call.survey_score == 1 and call.talk_seconds > 0 and not call.abandoned
     ticket = db.session.get(Ticket, call.ticket_id)
     assert (ticket.status, ticket.satisfaction) == ("archived", "very_satisfied")
-    assert _state(a1) == "after_call_work"
+    assert agent_state(a1) == "after_call_work"
     # The media component carried the audio both ways: the agent heard their own tone come back.
     [dump] = (peers.folder / f"phone-{a1.username}").glob("*-dec.wav")  # sndfile: the decoded audio it heard
     with wave.open(str(dump)) as heard:
@@ -229,9 +213,9 @@ def test_a_caller_who_leaves_while_waiting_after_the_menu_is_abandoned_and_the_w
     hangs up; the component cancels its leg, and the call is abandoned with its wait."""
     caller = peers.call("uac_ivr_gives_up.xml", caller="13800000007", hold_ms=5000, timeout=30)
     assert caller.returncode == 0, caller.stdout.decode() + peers.log("media.log")[-3000:]
-    [call] = _wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    [call] = wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.ivr_path == "2" and call.abandoned and call.wait_seconds > 1.0 and call.leg_call_id
-    _wait_until(lambda: f"waiting call {call.leg_call_id} cancelled" in peers.log("kamailio.log"))
+    wait_until(lambda: f"waiting call {call.leg_call_id} cancelled" in peers.log("kamailio.log"))
 
 
 def test_the_agent_consults_a_colleague_brings_them_in_and_transfers_the_caller_to_them(
@@ -254,7 +238,7 @@ def test_the_agent_consults_a_colleague_brings_them_in_and_transfers_the_caller_
                         echo=True)
     logs = lambda: peers.log("sipp-13800000008.log") + peers.log("media.log")[-4000:]  # noqa: E731
     try:
-        [call] = _wait_until(lambda: [c for c in _calls() if c.state == "talking"], timeout=20)
+        [call] = wait_until(lambda: [c for c in _calls() if c.state == "talking"], timeout=20)
     except AssertionError:
         raise AssertionError(logs()) from None
     auth.login(a1.username)
@@ -268,18 +252,18 @@ def test_the_agent_consults_a_colleague_brings_them_in_and_transfers_the_caller_
         assert response.status_code == 200, (response.get_json(), logs())
 
     press("consult", target=a2.username)
-    _wait_until(lambda: "Call established" in peers.log(f"phone-{a2.username}.log"))
+    wait_until(lambda: "Call established" in peers.log(f"phone-{a2.username}.log"))
     press("conference")
     time.sleep(1.0)
     press("transfer")
-    _wait_until(lambda: _calls()[0].agent_id == a2.id)
-    assert _state(a1) == "after_call_work" and _state(a2) == "talking"
+    wait_until(lambda: _calls()[0].agent_id == a2.id)
+    assert agent_state(a1) == "after_call_work" and agent_state(a2) == "talking"
     time.sleep(1.0)
     peers.hang_up_phone(a2.username)
     assert caller.wait(50) == 0, logs()
-    [call] = _wait_until(lambda: [c for c in _calls() if c.survey_score])
+    [call] = wait_until(lambda: [c for c in _calls() if c.survey_score])
     assert (call.agent_id, call.state, call.survey_score) == (a2.id, "ended", 1)
-    assert _state(a2) == "after_call_work"
+    assert agent_state(a2) == "after_call_work"
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("call.%"))
                                  .order_by(AuditEntry.seq)).all()
     assert actions == ["call.consult", "call.conference", "call.transfer"]
