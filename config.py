@@ -98,6 +98,10 @@ class Config:
     SOFTPHONE_WS_URL = _env("HOTLINE_SOFTPHONE_WS_URL")
     SIP_DOMAIN = _env("HOTLINE_SIP_DOMAIN", "127.0.0.1")
     SEED_DEMO_DATA = _env_bool("HOTLINE_SEED_DEMO_DATA", True)
+    # Logs of the web processes and the workers: "text" lines, or "json" for a collector; each line
+    # names its request (X-Request-ID) or rq job.
+    LOG_FORMAT = _env("HOTLINE_LOG_FORMAT", "text")
+    LOG_LEVEL = _env("HOTLINE_LOG_LEVEL", "INFO")
 
     # Working hours for deadlines on working days (工作日, official calendar incl. 调休).
     WORKING_HOURS = _env("HOTLINE_WORKING_HOURS", "09:00-12:00,13:30-17:30")

@@ -31,8 +31,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
-    from app import cli, web
+    from app import cli, log_setup, web
 
+    log_setup.init_app(app)
     web.init_app(app)
     cli.register_commands(app)
     return app
@@ -46,6 +47,8 @@ def _check_required_settings(app: Flask, config_class: type[Config]) -> None:
     from telephony_adapter.presence import office_networks
 
     office_networks(app.config.get("OFFICE_NETWORKS") or "")  # a wrong network is said at start, not at sign-in
+    if app.config.get("LOG_FORMAT") not in ("text", "json"):
+        raise RuntimeError("HOTLINE_LOG_FORMAT 只能是 text 或 json")
 
 
 def _instance_secret_key(instance: Path, name: str = "secret_key") -> str:

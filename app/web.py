@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from urllib.parse import urlsplit
+
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -24,6 +27,22 @@ def _filesize(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
+@lru_cache(maxsize=4)
+def content_security_policy(softphone_ws_url: str | None) -> str:
+    """Scripts only from the platform's own files (no inline script, no eval); styles may be inline
+    (the diagrams and charts set them); media and recordings from the platform or the page's own
+    blobs; network calls to the platform and, for the browser softphone, to Kamailio's WebSocket;
+    no plugins; framed only by the platform's own pages."""
+    connect = ["'self'"]
+    if softphone_ws_url:
+        parts = urlsplit(softphone_ws_url)
+        connect.append(f"{parts.scheme}://{parts.netloc}")
+    return "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+        "font-src 'self' data:", "media-src 'self' blob:", f"connect-src {' '.join(connect)}", "object-src 'none'",
+        "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'"])
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["filesize"] = _filesize
@@ -37,6 +56,23 @@ def init_app(app: Flask) -> None:
         return {"nav_items": [], "nav_groups": {}, "can": lambda p: False, "now": utcnow()}
 
     @app.before_request
+    def end_expired_session():
+        from flask import flash, jsonify
+        from flask_login import logout_user
+
+        from app.auth.services import session_expired
+
+        if current_user.is_authenticated and session_expired():
+            logout_user()
+            hours = int(app.permanent_session_lifetime.total_seconds() // 3600)
+            message = f"登录已超过 {hours} 小时，为保护参保人信息，请重新登录。"
+            if request.accept_mimetypes.best == "application/json" or request.is_json:
+                return jsonify(error=message), 401
+            flash(message, "warning")
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return None
+
+    @app.before_request
     def force_password_change():
         if (
             current_user.is_authenticated
@@ -48,8 +84,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(app.config.get("SOFTPHONE_WS_URL")))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")  # for browsers without frame-ancestors
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 

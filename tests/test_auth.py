@@ -175,3 +175,54 @@ def test_session_cookie_flags_come_from_configuration(app, client, auth):
     factories.user("agent7", ["agent"])
     cookie = auth.login("agent7").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_session_ends_after_a_shift_and_the_agent_signs_in_again(app, client, auth):
+    """HOTLINE_SESSION_HOURS (12) after signing in, the session is over even if the browser kept the
+    cookie: a page sends the agent to the sign-in page with the reason, a script's request gets 401."""
+    from app.auth.services import SIGNED_IN_AT
+
+    factories.user("agent1", ["agent"])
+    auth.login("agent1")
+    assert client.get("/inbox/").status_code == 200
+    with client.session_transaction() as session:
+        assert session.permanent  # the cookie carries its own expiry
+        session[SIGNED_IN_AT] -= 11 * 3600
+    assert client.get("/inbox/").status_code == 200  # eleven hours in: still signed in
+    with client.session_transaction() as session:
+        session[SIGNED_IN_AT] -= 2 * 3600
+    refused = client.get("/inbox/")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    assert "登录已超过 12 小时" in client.get("/login").get_data(as_text=True)
+    assert client.get("/inbox/").status_code == 302  # signed out for good, not just once
+    auth.login("agent1")
+    assert client.get("/inbox/").status_code == 200
+    with client.session_transaction() as session:
+        session[SIGNED_IN_AT] -= 13 * 3600
+    assert client.get("/calls/presence", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_every_page_forbids_inline_script_and_foreign_framing(app, client, auth):
+    """The Content-Security-Policy: scripts only from the platform's files, framed only by itself;
+    the softphone's WebSocket is the one other address a page may reach."""
+    import re
+    from pathlib import Path
+
+    page = client.get("/login")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'self'" in policy and "object-src 'none'" in policy
+    assert "unsafe-eval" not in policy and "connect-src 'self';" in policy
+    saved = app.config.get("SOFTPHONE_WS_URL")
+    app.config["SOFTPHONE_WS_URL"] = "wss://sip.hotline.example/ws"
+    try:
+        assert "connect-src 'self' wss://sip.hotline.example;" in client.get("/login").headers["Content-Security-Policy"]
+    finally:
+        app.config["SOFTPHONE_WS_URL"] = saved
+    # Nothing in the templates would run under that policy's refusal: no handlers in attributes, no
+    # inline code (JSON data blocks are data, never run).
+    templates = Path(app.root_path) / "templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"\son[a-z]+=", text), path
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or 'type="application/json"' in tag, (path, tag)

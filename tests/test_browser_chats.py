@@ -247,8 +247,8 @@ def test_a_citizen_starts_a_video_session_and_the_video_agent_sees_and_hears_the
         agent.wait_for_selector("#chat-video-state:has-text('视频已接通')")
         citizen.wait_for_selector("#wc-video-state:has-text('视频已接通')")
         # each side shows the other's picture: frames decoded from the far end
-        agent.wait_for_function("document.getElementById('agent-remote').videoWidth > 0")
-        citizen.wait_for_function("document.getElementById('wc-remote').videoWidth > 0")
+        agent.wait_for_function("() => document.getElementById('agent-remote').videoWidth > 0")
+        citizen.wait_for_function("() => document.getElementById('wc-remote').videoWidth > 0")
         assert agent.evaluate("window.hotlineVideo.pc.connectionState") == "connected"
         screenshot(citizen, "video-01-citizen")
         screenshot(agent, "video-02-agent")

@@ -30,7 +30,7 @@ def _open_editor(page, live_server):
     page.goto(f"{live_server}/processes/")
     page.get_by_role("link", name=re.compile("编辑流程图|继续编辑草稿")).click()
     page.wait_for_selector('.djs-element[data-element-id="callback"]')
-    page.wait_for_function("document.querySelector('[data-status]').textContent.startsWith('已打开')")
+    page.wait_for_function("() => document.querySelector('[data-status]').textContent.startsWith('已打开')")
 
 
 def _click_element(page, element_id, at_left=False):
@@ -53,7 +53,7 @@ def _set(page, prop, value):
 
 def _save(page):
     page.get_by_role("button", name="保存草稿").click()
-    page.wait_for_function("/已保存草稿/.test(document.querySelector('[data-status]').textContent)")
+    page.wait_for_function("() => /已保存草稿/.test(document.querySelector('[data-status]').textContent)")
 
 
 def test_a_manager_adds_an_approval_step_and_only_new_tickets_take_it(app, live_server, browser):

@@ -86,9 +86,9 @@ def test_an_agent_with_only_a_browser_answers_holds_and_ends_a_real_call(softpho
         assert talking.agent_id == benefit_agent.id and agent_state(benefit_agent) == "talking"
 
         # Audio both ways: the browser's fake microphone reaches sipp, which echoes it back.
-        phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 100",
+        phone.wait_for_function("() => Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 100",
                                 timeout=20_000)
-        phone.wait_for_function("document.querySelector('.q-grade').textContent !== '—'")
+        phone.wait_for_function("() => document.querySelector('.q-grade').textContent !== '—'")
         screenshot(phone, "softphone-03-talking")
 
         phone.click(".softphone-hold")  # 保持: a re-INVITE through Kamailio, reported to the platform
@@ -177,7 +177,7 @@ def test_an_agent_on_the_softphone_transfers_a_caller_from_the_voice_menu_to_a_c
         phone.click(".softphone-answer")
         talking = _wait_until(lambda: (c := _call()) and c.state == "talking" and c)
         assert talking.leg_call_id and (talking.ivr_path, talking.agent_id) == ("2", benefit_agent.id)
-        phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 50",
+        phone.wait_for_function("() => Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 50",
                                 timeout=20_000)
 
         # 咨询 then 转接 from the bar of the main window (the media component mixes and hands over).
@@ -231,7 +231,7 @@ def test_an_agent_consults_a_team_lead_on_the_softphone_and_transfers_the_caller
         press("consult", target="lead1")
         phone.wait_for_selector(".softphone-call[data-phase=ringing]")
         phone.click(".softphone-answer")
-        phone.wait_for_function("Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 20",
+        phone.wait_for_function("() => Number(document.querySelector('.softphone-quality').dataset.packetsReceived) > 20",
                                 timeout=20_000)
         press("transfer")
         _wait_until(lambda: _call().agent_id == lead.id)

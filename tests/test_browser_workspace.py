@@ -32,7 +32,7 @@ def _intake_by_keyboard(page, subject: str) -> str:
     page.keyboard.press("n")
     page.wait_for_selector("#intake-form")
     # the caller's number has the focus as soon as the page is ready, without a click
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'f-caller_phone'", timeout=5000)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'f-caller_phone'", timeout=5000)
     page.keyboard.type("13800000001")
     page.keyboard.press("Tab")
     page.keyboard.type("王先生")

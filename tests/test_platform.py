@@ -80,3 +80,76 @@ def test_unknown_page_is_a_chinese_404(client, auth):
     auth.login("agent1")
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+
+
+def test_readiness_says_whether_the_database_and_redis_can_serve(app, client):
+    """/readyz: ready with the schema at this release's newest migration and Redis answering; the
+    load balancer stops sending requests (503) when either is missing, with the reason."""
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_json()
+    body = ready.get_json()
+    assert body["status"] == "ready" and body["database"]["ok"] and body["redis"]["ok"]
+    assert body["database"]["revision"] and isinstance(body["workers"], int)
+    from app.redis_client import get_redis
+
+    working = app.extensions["hotline_redis"] if "hotline_redis" in app.extensions else get_redis(app)
+    import redis
+
+    app.extensions["hotline_redis"] = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        down = client.get("/readyz")
+    finally:
+        app.extensions["hotline_redis"] = working
+    assert down.status_code == 503 and down.get_json()["redis"] == {"ok": False, "error": "Redis 不可用"}
+    with app.app_context():
+        db.session.execute(db.text("UPDATE alembic_version SET version_num = 'an_older_one'"))
+        db.session.commit()
+    try:
+        stale = client.get("/readyz").get_json()
+        assert stale["status"] == "not_ready" and "an_older_one" in stale["database"]["error"]
+    finally:
+        with app.app_context():
+            from app.main.readiness import _head
+
+            db.session.execute(db.text("UPDATE alembic_version SET version_num = :head"), {"head": _head()})
+            db.session.commit()
+
+
+def test_every_log_line_names_its_request_or_its_job(app, client, auth):
+    """A proxy's X-Request-ID is kept (a malformed one replaced) and echoed; a line logged while a
+    request or an rq job runs carries its id, in the JSON a log collector reads."""
+    import io
+    import json as jsonlib
+    import logging
+
+    from app.log_setup import ContextFilter, JsonFormatter
+    from tests.conftest import csrf_token
+
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-7f3a"}).headers["X-Request-ID"] == "lb-7f3a"
+    fresh = client.get("/healthz", headers={"X-Request-ID": "no spaces; or quotes\""}).headers["X-Request-ID"]
+    assert len(fresh) == 32 and int(fresh, 16) >= 0
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)  # as configure() sets it in the web and worker processes
+    try:
+        with app.test_request_context("/", headers={"X-Request-ID": "req-42"}):
+            app.preprocess_request()
+            logging.getLogger("app.test").warning("参保人信息已查看")
+        factories.user("admin8", ["admin"])
+        auth.login("admin8")
+        client.post("/admin/status/heartbeat", data={"csrf_token": csrf_token(client, "/admin/status")})
+        queue = Queue("default", connection=get_redis())
+        [job_id] = queue.job_ids
+        SimpleWorker([queue], connection=get_redis()).work(burst=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    lines = [jsonlib.loads(line) for line in out.getvalue().splitlines()]
+    [in_request] = [line for line in lines if line["logger"] == "app.test"]
+    assert (in_request["request_id"], in_request["message"]) == ("req-42", "参保人信息已查看")
+    [in_job] = [line for line in lines if line["logger"] == "worker.jobs"]
+    assert in_job["job_id"] == job_id and in_job["message"].startswith("heartbeat at ")

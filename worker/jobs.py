@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from worker.context import job_app_context
+
+log = logging.getLogger(__name__)
 
 
 def heartbeat() -> str:
@@ -15,6 +18,7 @@ def heartbeat() -> str:
     with job_app_context() as app:
         stamp = datetime.now(UTC).isoformat()
         get_redis(app).set(HEARTBEAT_KEY, stamp)
+        log.info("heartbeat at %s", stamp)
         return stamp
 
 

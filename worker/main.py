@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from rq import Worker
 
 from app import create_app
+from app.log_setup import configure
 from app.redis_client import get_redis
 from worker.schedule import periodic_jobs
 from worker.scheduler import PeriodicEnqueuer
@@ -26,7 +25,7 @@ def run_worker(queues: list[str] | None = None, burst: bool = False, with_schedu
     connection = get_redis(app)
     names = queues or app.config["RQ_QUEUES"]
     warm_up()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])  # every line names its job
     if not burst:
         PeriodicEnqueuer(connection, periodic_jobs(app.config)).start()
     worker = Worker(names, connection=connection)

@@ -32,7 +32,7 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.username.data, form.password.data, *_client())
         if result.user is not None:
-            login_user(result.user)
+            services.start_session(result.user)
             if result.user.must_change_password:
                 flash("首次登录或密码已被重置，请先设置新密码。", "warning")
                 return redirect(url_for("auth.change_password"))
@@ -58,7 +58,8 @@ def change_password():
     if form.validate_on_submit():
         errors = services.change_password(current_user, form.current_password.data, form.new_password.data, *_client())
         if not errors:
-            login_user(current_user._get_current_object())  # the session id carries the new version
+            # the session id carries the new version; the sign-in time (and so the expiry) stays
+            login_user(current_user._get_current_object())
             flash("密码已修改。", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form, errors=errors)

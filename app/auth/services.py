@@ -147,6 +147,29 @@ def change_password(user: User, current: str, new: str, ip: str | None, agent: s
     return []
 
 
+SIGNED_IN_AT = "signed_in_at"
+
+
+def start_session(user: User) -> None:
+    """Sign the user in for at most HOTLINE_SESSION_HOURS (a shift): the cookie expires then, and
+    `session_expired` refuses it even if a browser keeps it longer."""
+    from flask import session
+    from flask_login import login_user
+
+    login_user(user)
+    session.permanent = True
+    session[SIGNED_IN_AT] = utcnow().timestamp()
+
+
+def session_expired() -> bool:
+    """A signed-in session older than its lifetime (or from before sign-in times were kept)."""
+    from flask import session
+
+    started = session.get(SIGNED_IN_AT)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    return not isinstance(started, int | float) or utcnow().timestamp() - started > lifetime
+
+
 def load_user(session_id: str) -> User | None:
     """Flask-Login's loader: the id carries the session version, so old sessions die."""
     try:

@@ -1,4 +1,4 @@
-"""Views: / (home page per role) and /healthz (liveness for load balancers)."""
+"""Views: / (home page per role), /healthz (liveness) and /readyz (readiness) for load balancers."""
 
 from __future__ import annotations
 
@@ -18,3 +18,12 @@ def home():
 @bp.route("/healthz")
 def healthz():
     return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz():
+    """200 when this process can serve (database at the release's schema, Redis answering), else 503."""
+    from app.main import readiness
+
+    ready, report = readiness.check()
+    return jsonify(report), 200 if ready else 503

@@ -1,6 +1,12 @@
 // Keyboard-first work: global shortcuts, Ctrl+Enter to submit, J/K in the inbox, intake toggles.
 (function () {
   "use strict";
+  // A form that asks first (data-confirm): no inline handlers, so the pages run under a strict CSP.
+  // Capturing on the document, the question comes before any other submit handler of the form.
+  document.addEventListener("submit", function (e) {
+    var question = e.target.dataset && e.target.dataset.confirm;
+    if (question && !window.confirm(question)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
   function typing(el) {
     return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
   }
