@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 
 def register_commands(app: Flask) -> None:
-    for command in (serve, worker, seed_demo, create_admin, upgrade_db, audit_verify, sweep_timers):
+    for command in (serve, worker, seed_demo, create_admin, upgrade_db, audit_verify, sweep_timers, backup_command,
+                    restore_command):
         app.cli.add_command(command)
 
 
@@ -36,6 +39,40 @@ def audit_verify() -> None:
     for problem in report.problems:
         click.echo(f"✗ {problem}", err=True)
     raise click.exceptions.Exit(1)
+
+
+@click.command("backup")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(destination: Path) -> None:
+    """Back up the database, recordings and attachments into DESTINATION (a new or empty folder)."""
+    from app.backup import BackupError, backup
+
+    try:
+        manifest = backup(destination)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"备份完成：{destination}（数据库 {manifest['database']}，结构版本 {manifest['revision']}，"
+               f"{len(manifest['files'])} 个文件，均已记录校验和）")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="确认用备份覆盖当前数据库与录音、附件")
+@with_appcontext
+def restore_command(source: Path, yes: bool) -> None:
+    """Replace the database, recordings and attachments with the backup in SOURCE (stop the web
+    processes and workers first)."""
+    from app.backup import BackupError, check, restore
+
+    try:
+        manifest = check(source)
+        if not yes:
+            click.confirm(f"用 {manifest['taken_at']} 的备份覆盖当前数据库与录音、附件？", abort=True)
+        restore(source)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"已恢复 {manifest['taken_at']} 的备份。请运行 hotline upgrade-db 与 hotline audit-verify 后再启动服务。")
 
 
 @click.command("sweep-timers")
