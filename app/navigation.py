@@ -56,6 +56,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("admin.skills", "技能管理", "admin.users", "系统管理", "语言、渠道与业务线技能"),
     NavItem("admin.roles", "角色与权限", "admin.users", "系统管理", "每个角色拥有的权限一览"),
     NavItem("admin.status", "系统状态", "admin.system", "系统管理", "数据库、Redis、后台任务队列是否正常"),
+    NavItem("admin.integrations", "接口令牌", "admin.system", "系统管理", "交换机等外部系统调用接口的令牌：签发、吊销"),
     NavItem("audit.logins", "登录日志", "audit.logins", "审计监督", "每一次登录、失败与锁定的记录"),
     NavItem("audit.chain", "审计链校验", "audit.trail", "审计监督", "校验全部工单留痕是否被篡改或删除"),
     NavItem("people.access_log_page", "个人信息访问记录", "audit.trail", "审计监督", "谁在何时因何查看或导出参保人资料"),

@@ -126,6 +126,11 @@ def world(app, tmp_path, monkeypatch):
     sample = QaSample(day=date(2026, 12, 1), agent_id=target.id, kind="call", contact_id=call.id)
     db.session.add(sample)
     db.session.commit()
+    from app.models import IntegrationToken
+
+    integration = IntegrationToken(name="一号交换机", prefix="hlt_abcdefgh", token_hash="0" * 64, scopes="cti")
+    db.session.add(integration)
+    db.session.commit()
     return {"article_id": draft.article_id, "version_id": draft.id,
             "dept_id": dept.id, "skill_id": skill.id, "user_id": target.id, "team_id": team.id,
             "ticket_id": ticket.id, "task_id": task, "attachment_id": attachment.id,
@@ -133,7 +138,7 @@ def world(app, tmp_path, monkeypatch):
             "import_id": upload.id, "queue_id": queue.id, "contact_id": call.id,
             "node_id": menu.id, "conversation_id": conversation.id, "reply_id": canned.id, "agent_id": target.id,
             "shift_id": shift.id, "code": "answer_rate", "mark_id": mark.id,
-            "file_id": report.id, "sample_id": sample.id, "kind": "review"}
+            "file_id": report.id, "sample_id": sample.id, "kind": "review", "token_id": integration.id}
 
 
 def tasks_of(ticket_id):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from functools import wraps
 
 from flask import current_app, jsonify, request
@@ -15,14 +14,15 @@ from workflows import clock
 
 
 def switch_token_required(view):
-    """The switch authenticates with `Authorization: Bearer <HOTLINE_CTI_TOKEN>`."""
+    """The switch authenticates with `Authorization: Bearer <token>`: HOTLINE_CTI_TOKEN or an
+    integration token with the `cti` scope (app/integrations.py)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        given = request.headers.get("Authorization", "")
-        expected = f"Bearer {current_app.config['CTI_TOKEN']}"
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return jsonify(error="未授权：缺少或错误的接口令牌"), 401
+        from app.integrations import authenticate
+
+        if authenticate(request.headers.get("Authorization", ""), "cti", clock.now()) is None:
+            return jsonify(error="未授权：缺少、错误或已吊销的接口令牌"), 401
         return view(*args, **kwargs)
 
     wrapper.switch_facing = True  # type: ignore[attr-defined]

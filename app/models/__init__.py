@@ -18,7 +18,7 @@ from app.models.org import Department, Skill, Team, User, UserRole, UserSkill, u
 from app.models.people import Person, PersonAccess, PersonChange, PersonImport, PersonPhone
 from app.models.quality import AgentComplaint, ExamResult, QaSample, RecordReview, TestCall, TestQuestion
 from app.models.reports import ReportFile
-from app.models.security import LoginEvent
+from app.models.security import IntegrationToken, LoginEvent
 from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
 from app.models.workforce import Broadcast, Shift
@@ -28,7 +28,7 @@ __all__ = [
     "AgentPresence", "AgentStateLog", "CallQuality", "CallQueue", "CannedReply", "ChatMessage", "Contact", "ContactEvent",
     "IvrNode",
     "KbAnswerUse", "KbArticle", "KbArticleVersion", "KbCategory", "KbSynonym", "KbTerm", "PolicyChange",
-    "PolicyChangeArticle",
+    "PolicyChangeArticle", "IntegrationToken",
     "Attachment", "AuditEntry", "AuditHead", "Broadcast", "DeliveredMessage", "Department", "LoginEvent", "OpenTask",
     "Person", "PersonAccess", "PersonChange", "PersonImport", "PersonPhone",
     "ProcessDraft", "ProcessInstance", "ProcessVersion",

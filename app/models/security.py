@@ -34,3 +34,28 @@ class LoginEvent(db.Model):
     @property
     def outcome_label(self) -> str:
         return LOGIN_OUTCOMES.get(self.outcome, self.outcome)
+
+
+# What an integration token may call. The switch (call events, Kamailio's questions, the voice
+# menu's media component) is the only kind today.
+INTEGRATION_SCOPES: dict[str, str] = {"cti": "话务接口（交换机事件、Kamailio、语音导航媒体组件）"}
+
+
+class IntegrationToken(db.Model):
+    """A bearer token of one integration (a switch, a media component, a site's own system), so each
+    can be revoked alone and its use is known. Only the token's SHA-256 is kept; the token itself
+    is shown once, when it is issued."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(12))  # the token's first characters, to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # comma-separated INTEGRATION_SCOPES keys
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [s for s in self.scopes.split(",") if s]
