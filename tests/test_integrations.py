@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -67,3 +68,22 @@ def test_a_token_needs_a_name_and_a_known_interface_and_only_administrators_issu
     auth.logout()
     auth.login("agent1")
     assert client.get("/admin/integrations").status_code == 403
+
+
+@pytest.mark.browser
+def test_the_administrator_issues_and_revokes_a_token_in_the_browser(app, live_server, browser):
+    from tests.conftest import screenshot, signed_in
+
+    factories.user("admin1", ["admin"], display_name="周强")
+    page = signed_in(browser, live_server, "admin1")
+    page.goto(f"{live_server}/admin/integrations")
+    page.fill("input[name=name]", "一号交换机")
+    page.click("#issue-form button[type=submit]")
+    issued = page.inner_text("#issued-token .token-value")
+    assert issued.startswith("hlt_")
+    screenshot(page, "admin-integrations-01-issued")
+    page.on("dialog", lambda dialog: dialog.accept())  # 吊销 asks first (data-confirm)
+    page.click("#tokens button.danger")
+    page.wait_for_selector("#tokens .badge-off")
+    assert "已吊销" in page.inner_text("#tokens") and issued not in page.content()
+    screenshot(page, "admin-integrations-02-revoked")
