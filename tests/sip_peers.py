@@ -21,8 +21,17 @@ PROMPT_CACHE = Path(__file__).resolve().parent.parent / "test-artifacts" / "prom
 BINARIES = ("kamailio", "baresip", "sipp")
 
 
-def missing_binaries() -> list[str]:
-    return [name for name in BINARIES if shutil.which(name) is None]
+def missing_binaries(*extra: str) -> list[str]:
+    return [name for name in (*BINARIES, *extra) if shutil.which(name) is None]
+
+
+def require_peers(*extra: str) -> None:
+    """Fail (not skip) the test when a peer's Debian package is missing: scripts/test installs them."""
+    import pytest
+
+    missing = missing_binaries(*extra)
+    if missing:
+        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
 
 
 def _free(port: int, kind: int) -> bool:

@@ -155,10 +155,9 @@ def test_on_a_call_the_voice_platform_carries_the_agent_consults_a_colleague_fro
 def test_a_real_sip_call_through_kamailio_pops_up_in_the_agents_chromium(app, live_server, browser, tmp_path):
     """sipp dials 12393; Kamailio asks the platform, the ACD picks the ready agent (signed in in
     Chromium, F8) and rings their baresip phone; the pop arrives pushed, with the caller's number."""
-    from tests.sip_peers import Peers, missing_binaries
+    from tests.sip_peers import Peers, require_peers
 
-    if missing_binaries():
-        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing_binaries())}", pytrace=False)
+    require_peers()
     skill = factories.skill("benefit", "待遇报销")
     db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=skill.id, min_level=1, dialled_number="12393"))
     agent = factories.user("agent1", ["agent"], display_name="李娜")

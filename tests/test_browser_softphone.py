@@ -7,7 +7,6 @@ quality is kept on the call record."""
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
@@ -18,16 +17,14 @@ from app.models import CallQuality, CallQueue, Contact, ContactEvent, IvrNode, U
 from telephony_adapter import recordings
 from tests import factories
 from tests.conftest import screenshot, signed_in
-from tests.sip_peers import Peers, agent_state, missing_binaries, wait_until
+from tests.sip_peers import Peers, agent_state, require_peers, wait_until
 
 pytestmark = [pytest.mark.sip, pytest.mark.browser]
 
 
 @pytest.fixture
 def softphone_peers(app, live_server, tmp_path):
-    missing = missing_binaries() + ([] if shutil.which("rtpengine") else ["rtpengine"])
-    if missing:
-        pytest.fail(f"软电话测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
+    require_peers("rtpengine")
     running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"], softphones=True)
     saved = {key: app.config.get(key) for key in ("KAMAILIO_XHTTP_URL", "RECORDINGS_DIR", "SOFTPHONE_WS_URL")}
     app.config.update(KAMAILIO_XHTTP_URL=running.xhttp_url, RECORDINGS_DIR=str(running.recordings),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from app.extensions import db
 from app.models import CallQueue, Contact, IvrNode, UserSkill
 from telephony_adapter import agents
 from tests import factories
-from tests.sip_peers import PROMPT_CACHE, Peers, agent_state, missing_binaries, wait_until
+from tests.sip_peers import PROMPT_CACHE, Peers, agent_state, require_peers, wait_until
 from workflows import clock
 
 pytestmark = pytest.mark.sip
@@ -23,9 +22,7 @@ pytestmark = pytest.mark.sip
 
 @pytest.fixture
 def peers(app, live_server, tmp_path):
-    missing = missing_binaries()
-    if missing:
-        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
+    require_peers()
     running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"])
     app.config["KAMAILIO_XHTTP_URL"] = running.xhttp_url
     running.start_kamailio()
@@ -97,9 +94,7 @@ def test_a_caller_who_hangs_up_while_held_is_recorded_as_abandoned(peers, staffe
 
 @pytest.fixture
 def recorded_peers(app, live_server, tmp_path):
-    missing = missing_binaries() + ([] if shutil.which("rtpengine") else ["rtpengine"])
-    if missing:
-        pytest.fail(f"SIP 测试需要 Debian 软件包：{', '.join(missing)}（scripts/test 会自动安装）", pytrace=False)
+    require_peers("rtpengine")
     running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"], record=True)
     app.config["RECORDINGS_DIR"] = str(running.recordings)
     running.start_rtpengine()
