@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import Config, ProductionConfig, config_from_env
 
@@ -29,6 +30,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)  # type: ignore[method-assign]
 
+    app.url_map.converters["int"] = RowId  # before any route: every <int:…> is a row id
     _init_extensions(app)
     _register_blueprints(app)
     from app import cli, log_setup, web
@@ -37,6 +39,15 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     web.init_app(app)
     cli.register_commands(app)
     return app
+
+
+class RowId(IntegerConverter):
+    """<int:…> in a URL names a row: beyond the database's integer range it is simply not found
+    (404), where the database would otherwise fail on the oversized number."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - werkzeug's names
+                 max: int | None = 2**31 - 1, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _check_required_settings(app: Flask, config_class: type[Config]) -> None:
@@ -101,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.calls import bp as calls_bp
@@ -120,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(inbox_bp, url_prefix="/inbox")

@@ -5,6 +5,7 @@ these events; `calls.ingest` applies them to the call's state machine."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,7 +60,18 @@ def _text(body: dict, name: str, limit: int) -> str:
         raise EventInvalid(f"缺少字段 {name}")
     if len(value) > limit:
         raise EventInvalid(f"字段 {name} 过长（最多 {limit} 个字符）")
+    if not encodable(value):
+        raise EventInvalid(f"字段 {name} 含有无效字符")
     return value.strip()
+
+
+def encodable(value: str) -> bool:
+    """JSON may carry lone surrogates (\\ud800) that no database column can store as text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse(body: Any) -> CallEvent:
@@ -78,6 +90,8 @@ def parse(body: Any) -> CallEvent:
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise EventInvalid("data 必须是 JSON 对象")
+    if not encodable(json.dumps(data, ensure_ascii=False)):
+        raise EventInvalid("data 含有无效字符")
     if kind == "survey_result":
         score = data.get("score")
         if isinstance(score, str) and score.isdigit():
@@ -88,6 +102,6 @@ def parse(body: Any) -> CallEvent:
     if kind in ("ivr", "dtmf") and not (isinstance(data.get("digit"), str) and len(data["digit"]) <= 4):
         raise EventInvalid("按键事件须有 digit")
     source = body.get("source", "switch")
-    if not isinstance(source, str) or not source or len(source) > 32:
+    if not isinstance(source, str) or not source or len(source) > 32 or not encodable(source):
         raise EventInvalid("source 无效")
     return CallEvent(source, _text(body, "event_id", 128), kind, _text(body, "call_id", 128), at, data)

@@ -16,7 +16,7 @@ from app.roles import ROLES
 from tests import factories
 from tests.conftest import csrf_token
 
-PUBLIC = {"static", "auth.login", "main.healthz", "main.readyz",
+PUBLIC = {"static", "auth.login", "main.healthz", "main.readyz", "api.openapi",
           # the citizens' chat page (no account; tests/test_webchat.py)
           "webchat.page", "webchat.send", "webchat.history", "webchat.stream", "webchat.rate", "webchat.leave",
           # 视频服务, the same page with the picture (tests/test_video_service.py)
