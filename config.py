@@ -117,6 +117,9 @@ class Config:
     KAMAILIO_XHTTP_URL = _env("HOTLINE_KAMAILIO_XHTTP_URL")
     # Where the media server (rtpengine) writes call recordings; played back from here.
     RECORDINGS_DIR = _env("HOTLINE_RECORDINGS_DIR")
+    # Ticket attachments (files kept by their SHA-256). With several web machines this must be storage
+    # they all share (NFS, a mounted volume), like the recordings; unset: instance/attachments.
+    ATTACHMENTS_DIR = _env("HOTLINE_ATTACHMENTS_DIR")
     # The extension the voice-menu media component registers as (python -m telephony_adapter.media);
     # unset, hotline calls go straight to the queue of the dialled number.
     IVR_EXTENSION = _env("HOTLINE_IVR_EXTENSION")

@@ -19,12 +19,13 @@ from workflows.audit_trail import Actor
 
 @pytest.fixture
 def recordings(app, tmp_path):
+    """The site's shared folders: recordings and attachments (HOTLINE_RECORDINGS_DIR / _ATTACHMENTS_DIR)."""
     folder = tmp_path / "recordings"
     (folder / "pcaps").mkdir(parents=True)
-    saved = app.config.get("RECORDINGS_DIR")
-    app.config["RECORDINGS_DIR"] = str(folder)
+    saved = {key: app.config.get(key) for key in ("RECORDINGS_DIR", "ATTACHMENTS_DIR")}
+    app.config.update(RECORDINGS_DIR=str(folder), ATTACHMENTS_DIR=str(tmp_path / "attachments"))
     yield folder
-    app.config["RECORDINGS_DIR"] = saved
+    app.config.update(saved)
 
 
 def _tickets() -> list[str]:
@@ -41,6 +42,17 @@ def test_a_backup_restores_the_tickets_their_audit_chain_and_the_recordings(app,
     db.session.add(Contact(source="kamailio", call_id="call-1", caller="13800000001", state="ended",
                            recording="pcaps/call-1.pcap", ticket_id=kept.id))
     db.session.commit()
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.models import Ticket as TicketModel
+    from app.tickets import attachments
+
+    receipt = attachments.add(db.session.get(TicketModel, kept.id), agent,
+                              FileStorage(io.BytesIO(b"%PDF-1.4 receipt"), filename="回执.pdf"), actor)
+    stored = attachments.path_for(receipt.sha256)
+    assert stored.is_relative_to(tmp_path / "attachments")  # in the shared folder the site configured
     runner = app.test_cli_runner()
     night = tmp_path / "backup-night"
     done = runner.invoke(args=["backup", str(night)])
@@ -52,6 +64,7 @@ def test_a_backup_restores_the_tickets_their_audit_chain_and_the_recordings(app,
     # The bad morning: a ticket recorded after the backup, a recording lost, another overwritten.
     engine.start_ticket({**COMPLAINT, "subject": "备份之后的工单"}, actor)
     (recordings / "pcaps" / "call-1.pcap").unlink()
+    stored.unlink()
     assert len(_tickets()) == 2
 
     # A damaged backup is refused before anything is touched.
@@ -69,6 +82,7 @@ def test_a_backup_restores_the_tickets_their_audit_chain_and_the_recordings(app,
     db.session.remove()
     assert _tickets() == [kept.number]
     assert (recordings / "pcaps" / "call-1.pcap").read_bytes() == audio
+    assert stored.read_bytes() == b"%PDF-1.4 receipt"
     assert db.session.scalar(select(func.count(Contact.id))) == 1
     verified = runner.invoke(args=["audit-verify"])
     assert verified.exit_code == 0 and "审计链完整" in verified.output

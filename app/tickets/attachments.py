@@ -35,7 +35,9 @@ class AttachmentRefused(Exception):
 
 
 def storage_root() -> Path:
-    return Path(current_app.instance_path) / "attachments"
+    """HOTLINE_ATTACHMENTS_DIR (storage every web machine shares), or the instance folder's
+    attachments/ in the embedded set-up."""
+    return Path(current_app.config.get("ATTACHMENTS_DIR") or Path(current_app.instance_path) / "attachments")
 
 
 def path_for(sha256: str) -> Path:
