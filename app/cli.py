@@ -69,7 +69,7 @@ def restore_command(source: Path, yes: bool) -> None:
         manifest = check(source)
         if not yes:
             click.confirm(f"用 {manifest['taken_at']} 的备份覆盖当前数据库与录音、附件？", abort=True)
-        restore(source)
+        restore(source, manifest)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"已恢复 {manifest['taken_at']} 的备份。请运行 hotline upgrade-db 与 hotline audit-verify 后再启动服务。")

@@ -10,22 +10,21 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import IntegrationToken, User
 from app.models.security import INTEGRATION_SCOPES
+from app.refusals import Refused
 from workflows.audit_trail import Actor, append
 
 ISSUED_MARK = "hlt_"  # every issued token starts so: a leaked one is easy to recognise in a scan
 USE_RECORDED_EVERY = timedelta(minutes=1)  # last_used_at: not a write on every event
 
 
-class TokenRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class TokenRefused(Refused):
+    """An integration token that cannot be issued as asked."""
 
 
 def _digest(token: str) -> str:
@@ -74,5 +73,4 @@ def authenticate(header: str, scope: str, now: datetime) -> str | None:
     if row.last_used_at is None or now - row.last_used_at > USE_RECORDED_EVERY:
         row.last_used_at = now
         db.session.commit()
-    g.integration = row.name
     return row.name

@@ -10,7 +10,6 @@ round-trip time); `record_quality` keeps them per call and grades the connection
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from sqlalchemy import select
 from app.auth.permissions import can
 from app.extensions import db
 from app.models import CallQuality, Contact, User
-from telephony_adapter import kamailio
+from app.refusals import Refused
+from telephony_adapter import kamailio, video
 
 log = logging.getLogger(__name__)
 SIGNING_SALT = "hotline.softphone"  # separates these signatures from the session cookie's
@@ -36,12 +36,8 @@ FAIR = (5.0, 50.0, 500.0)
 GRADES = {"good": "良好", "fair": "一般", "poor": "较差"}
 
 
-class SampleInvalid(Exception):
-    """The browser's report cannot be read; `message` (Chinese) says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class SampleInvalid(Refused):
+    """The browser's report cannot be read or is not the agent's to send."""
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -57,7 +53,7 @@ def credentials(user: User) -> dict:
     domain = current_app.config.get("SIP_DOMAIN") or "127.0.0.1"
     return {"ws_url": current_app.config["SOFTPHONE_WS_URL"], "uri": f"sip:{user.username}@{domain}",
             "display_name": user.display_name, "token": _serializer().dumps({"u": user.id, "n": user.username}),
-            "ice_servers": json.loads(current_app.config.get("ICE_SERVERS") or "[]")}
+            "ice_servers": video.ice_servers()}
 
 
 def registration_allowed(username: str, token: str) -> bool:
