@@ -141,6 +141,10 @@ class Config:
     WEIBO_ACCESS_TOKEN = _env("HOTLINE_WEIBO_ACCESS_TOKEN")
     WEIBO_API_BASE = _env("HOTLINE_WEIBO_API_BASE", "https://api.weibo.com")
     CHAT_SEND_ATTEMPTS = _env_int("HOTLINE_CHAT_SEND_ATTEMPTS", 4)
+    # The chat outbox: a pending reply whose send job is this many seconds overdue (the job was lost
+    # with a killed worker or an emptied Redis) is queued again; the sweep looks this often.
+    CHAT_RESEND_AFTER_SECONDS = _env_int("HOTLINE_CHAT_RESEND_AFTER_SECONDS", 60)
+    OUTBOX_SWEEP_SECONDS = _env_int("HOTLINE_OUTBOX_SWEEP_SECONDS", 30)
     # After-call work (整理态): back to ready by itself after this many seconds.
     ACW_SECONDS = _env_int("HOTLINE_ACW_SECONDS", 30)
     # A caller who called within this many hours is a repeat caller and is served first.

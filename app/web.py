@@ -8,12 +8,15 @@ from urllib.parse import urlsplit
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
 from app.auth.permissions import can
 from app.models.types import utcnow
 from app.navigation import grouped_items_for, items_for
 from app.roles import ROLE_LABELS
 from app.timefmt import local_time
+
+DATABASE_RETRY_AFTER = 5  # seconds: a database restart or a short network cut is over by then
 
 # Reachable while a password change is pending.
 _OPEN_WHILE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "static"}
@@ -105,6 +108,26 @@ def init_app(app: Flask) -> None:
         limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
         return render_template("errors/error.html", code=413, title="文件过大",
                                message=f"上传的文件超过 {limit} MB 的上限。"), 413
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        """The database cannot be reached (restarting, a network cut): 503 with Retry-After, never a
+        trace. The request's transaction did not commit, so the caller may simply try again — the
+        switch's events and the chat channels' messages are idempotent."""
+        from app.extensions import db
+
+        try:
+            db.session.rollback()
+        except OperationalError:
+            pass
+        app.logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0] if error.orig else error)
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        if request.accept_mimetypes.best == "application/json" or request.is_json or request.path.startswith(
+                ("/cti/", "/api/", "/chat/", "/video/", "/channels/")):
+            return {"error": "数据库暂时不可用，请稍后重试"}, 503, headers
+        # Rendered without the context processors: they read the signed-in user from the database.
+        page = app.jinja_env.get_template("errors/unavailable.html").render(retry_after=DATABASE_RETRY_AFTER)
+        return page, 503, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

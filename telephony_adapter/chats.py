@@ -9,8 +9,9 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import redis
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -268,7 +269,7 @@ def reply(user: User, contact: Contact, text: str, at: datetime) -> ChatMessage:
     if not belongs_to(contact, user.id):
         raise ReplyRefused("该会话不在您的名下")
     row = ChatMessage(contact_id=contact.id, source=contact.source, direction="out", kind="text", text=text,
-                      author_id=user.id, created_at=at, send_state="pending")
+                      author_id=user.id, created_at=at, send_state="pending", next_attempt_at=at)
     db.session.add(row)
     if contact.answered_at is None:  # the first answer: the first-response indicator stops here
         contact.answered_at = at
@@ -277,18 +278,40 @@ def reply(user: User, contact: Contact, text: str, at: datetime) -> ChatMessage:
     return row
 
 
-def enqueue_send(message_id: int, delay_seconds: int = 0) -> None:
-    from datetime import timedelta
-
+def enqueue_send(message_id: int, delay_seconds: int = 0) -> bool:
+    """Queue the job that sends a stored reply. Redis being away loses nothing: the reply is in the
+    database, pending, and `resend_stalled` queues it again once Redis is back."""
     from rq import Queue
 
     from app.redis_client import get_redis
 
-    queue = Queue("default", connection=get_redis())
-    if delay_seconds:
-        queue.enqueue_in(timedelta(seconds=delay_seconds), "worker.jobs.send_chat_message", message_id)
-    else:
-        queue.enqueue("worker.jobs.send_chat_message", message_id)
+    try:
+        queue = Queue("default", connection=get_redis())
+        if delay_seconds:
+            queue.enqueue_in(timedelta(seconds=delay_seconds), "worker.jobs.send_chat_message", message_id)
+        else:
+            queue.enqueue("worker.jobs.send_chat_message", message_id)
+    except redis.RedisError as exc:
+        log.warning("chat message %s not queued (the outbox sweep will): %s", message_id, exc)
+        return False
+    return True
+
+
+def resend_stalled(at: datetime) -> list[int]:
+    """The outbox sweep (a periodic job): queue again every pending reply whose job is long overdue —
+    its job was lost with a worker killed while sending or a Redis restarted without its queues."""
+    stalled_after = timedelta(seconds=current_app.config["CHAT_RESEND_AFTER_SECONDS"])
+    rows = db.session.scalars(select(ChatMessage).where(ChatMessage.send_state == "pending",
+                                                        ChatMessage.next_attempt_at < at - stalled_after)
+                              .order_by(ChatMessage.next_attempt_at).limit(500).with_for_update(**skip_locked())).all()
+    for row in rows:
+        row.next_attempt_at = at
+    db.session.commit()
+    ids = [row.id for row in rows]
+    for message_id in ids:
+        log.warning("chat message %s had lost its send job; queued again", message_id)
+        enqueue_send(message_id)
+    return ids
 
 
 def send(message_id: int, at: datetime) -> str:
@@ -297,8 +320,10 @@ def send(message_id: int, at: datetime) -> str:
     for the agent to see. Returns the state it ends this attempt in."""
     from telephony_adapter.wechat_api import SendFailed
 
-    row = db.session.get(ChatMessage, message_id)
+    # Locked: the job and a copy the outbox sweep queued never both hand the same reply over.
+    row = db.session.scalar(select(ChatMessage).where(ChatMessage.id == message_id).with_for_update())
     if row is None or row.send_state != "pending":
+        db.session.rollback()
         return row.send_state if row is not None else "missing"
     contact = db.session.get(Contact, row.contact_id)
     row.attempts += 1
@@ -311,7 +336,9 @@ def send(message_id: int, at: datetime) -> str:
         row.error = failure.message[:255]
         limit = current_app.config["CHAT_SEND_ATTEMPTS"]
         if failure.permanent or row.attempts >= limit:
-            row.send_state = "failed"
+            row.send_state, row.next_attempt_at = "failed", None
+        else:
+            row.next_attempt_at = at + timedelta(seconds=RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1])
         db.session.commit()
         if row.send_state == "pending":
             enqueue_send(row.id, delay_seconds=RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1])
@@ -319,7 +346,7 @@ def send(message_id: int, at: datetime) -> str:
         if row.send_state == "failed":
             push.publish(row.author_id, "chat", {"contact_id": row.contact_id, "message_id": row.id})
         return row.send_state
-    row.send_state, row.sent_at, row.error = "sent", at, None
+    row.send_state, row.sent_at, row.error, row.next_attempt_at = "sent", at, None, None
     db.session.commit()
     push.publish(row.author_id, "chat", {"contact_id": row.contact_id, "message_id": row.id})  # 已送达 on the console
     return "sent"

@@ -267,3 +267,13 @@ def media_control(app):
     yield seen
     app.config["MEDIA_CONTROL_URL"] = None
     server.shutdown()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault stories (tests/test_faults.py) say what the platform survived."""
+    from tests.platform_processes import SURVIVED
+
+    if SURVIVED:
+        terminalreporter.section("故障演练：平台经受住了")
+        for line in SURVIVED:
+            terminalreporter.write_line(f"✔ {line}")

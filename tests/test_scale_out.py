@@ -4,10 +4,6 @@ reaches the agent, because every push goes through Redis, not through a process'
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +15,7 @@ from app.extensions import db
 from app.models import CallQueue, UserSkill
 from telephony_adapter import agents
 from tests import factories
-from tests.sip_peers import free_port
+from tests.platform_processes import Web, child_env, sign_in
 from workflows import clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,37 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def second_web_process(app, tmp_path):
-    import socket
-
-    port = free_port(socket.SOCK_STREAM)
-    env = {**os.environ, "HOTLINE_ENV": "development", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "HOTLINE_INSTANCE_PATH": app.instance_path,
-           "SECRET_KEY": app.config["SECRET_KEY"], "HOTLINE_CTI_TOKEN": app.config["CTI_TOKEN"],
-           "HOTLINE_SEED_DEMO_DATA": "0"}
-    log = (tmp_path / "gunicorn.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                                "--threads", "4", "--worker-class", "gthread", "--graceful-timeout", "2", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise AssertionError("the second web process did not start:\n" + (tmp_path / "gunicorn.log").read_text())
-        time.sleep(0.2)
-    yield url
-    process.terminate()  # an open event stream would hold a graceful stop: two seconds, then it is ended
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-    log.close()
+    web = Web(child_env(app, app.config["REDIS_URL"]), tmp_path / "gunicorn.log", threads=4).start()
+    yield web.url
+    web.stop(10)  # an open event stream would hold a graceful stop: five seconds, then it is ended
 
 
 def test_a_screen_pop_reaches_the_agent_whose_stream_another_web_process_holds(app, live_server,
@@ -68,12 +36,7 @@ def test_a_screen_pop_reaches_the_agent_whose_stream_another_web_process_holds(a
     db.session.add(UserSkill(user_id=agent.id, skill_id=skill.id, level=3))
     db.session.commit()
 
-    browser = requests.Session()  # the agent's browser, served by the second process
-    page = browser.get(f"{second_web_process}/login").text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    signed_in = browser.post(f"{second_web_process}/login", data={"csrf_token": token, "username": "agent1",
-                                                                  "password": factories.PASSWORD})
-    assert signed_in.status_code == 200 and "/login" not in signed_in.url
+    browser = sign_in(second_web_process, "agent1")  # the agent's browser, served by the second process
     heard: list[str] = []
     stream = browser.get(f"{second_web_process}/calls/stream", stream=True, timeout=30)
     assert stream.status_code == 200

@@ -142,3 +142,34 @@ def test_a_reply_wechat_keeps_refusing_is_retried_then_shown_failed_never_lost(c
     kept = messages()[-1]
     assert (kept.send_state, kept.attempts, kept.text) == ("failed", 4, "您好，请讲。")
     assert "45009" in kept.error
+
+
+def test_the_outbox_sends_again_a_reply_whose_job_was_lost_and_leaves_the_rest_alone(client, wechat, monkeypatch):
+    """A worker killed mid-send, or Redis restarted empty, loses the job, never the reply: the reply
+    waits in the database, pending, and the outbox sweep queues it again once it is overdue — but
+    not one still waiting its retry back-off, nor one already sent."""
+    from datetime import timedelta
+
+    from telephony_adapter import chats
+
+    agent = factories.ready_agent("li", "wechat")
+    push(client, peer.text_message("oCitizen7", "在吗", 9301))
+    conversation = db.session.get(Contact, messages()[0].contact_id)
+    queued: list[int] = []
+    monkeypatch.setattr(chats, "enqueue_send", lambda message_id, delay_seconds=0: queued.append(message_id))
+    start = clock.now()
+    lost = chats.reply(agent, conversation, "您好，请讲。", start)  # its job vanished with the worker
+    sent = chats.reply(agent, conversation, "请问您要咨询什么？", start)
+    assert chats.send(sent.id, start) == "sent"
+    later = start + timedelta(seconds=30)
+    assert chats.resend_stalled(later) == []  # within the outbox's patience (60 s): the job may yet run
+    wechat.refuse = 45009
+    backing_off = chats.reply(agent, conversation, "稍等。", later)
+    assert chats.send(backing_off.id, later) == "pending"  # next try in 5 s, its job already queued
+    queued.clear()
+    assert chats.resend_stalled(start + timedelta(seconds=61)) == [lost.id]
+    assert queued == [lost.id]
+    assert chats.resend_stalled(start + timedelta(seconds=62)) == []  # queued once, not on every sweep
+    wechat.refuse = None
+    assert chats.send(lost.id, start + timedelta(seconds=62)) == "sent"
+    assert [m["text"]["content"] for m in wechat.sent] == ["请问您要咨询什么？", "您好，请讲。"]

@@ -70,6 +70,10 @@ class ApiServer:
         self.sent: list[dict] = []
         self.stale_once = False
         self.refuse: int | None = None
+        # `hold_next`: the next send arrives (`held` is set) and gets no answer until `release` is set,
+        # as when WeChat is slow — the moment a fault story kills the worker that is waiting on it.
+        self.hold_next = False
+        self.held, self.release = threading.Event(), threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +91,11 @@ class ApiServer:
                 url = urlparse(self.path)
                 token = parse_qs(url.query).get("access_token", [""])[0]
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                if server.hold_next:
+                    server.hold_next = False
+                    server.held.set()
+                    server.release.wait(60)
+                    return  # the caller has gone: WeChat never answered this one, and it sent nothing
                 if server.refuse is not None:
                     return self._json({"errcode": server.refuse, "errmsg": "refused"})
                 if server.stale_once or token != f"T{server.tokens_issued}":

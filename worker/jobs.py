@@ -52,6 +52,15 @@ def send_chat_message(message_id: int) -> str:
         return chats.send(message_id, clock.now())
 
 
+def resend_stalled_chat_messages() -> int:
+    """The chat outbox: replies whose send job was lost are queued again."""
+    from telephony_adapter import chats
+    from workflows import clock
+
+    with job_app_context():
+        return len(chats.resend_stalled(clock.now()))
+
+
 def build_report(file_id: int) -> str:
     """A report file (PDF or Excel) for the archive, its progress kept on the row as it goes."""
     from app.reports import exports

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+import redis
 from rq import Worker
 
 from app import create_app
@@ -9,6 +13,8 @@ from app.log_setup import configure
 from app.redis_client import get_redis
 from worker.schedule import periodic_jobs
 from worker.scheduler import PeriodicEnqueuer
+
+log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
@@ -28,8 +34,31 @@ def run_worker(queues: list[str] | None = None, burst: bool = False, with_schedu
     configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])  # every line names its job
     if not burst:
         PeriodicEnqueuer(connection, periodic_jobs(app.config)).start()
-    worker = Worker(names, connection=connection)
-    return worker.work(burst=burst, with_scheduler=with_scheduler)
+    while True:
+        worker = Worker(names, connection=connection)
+        try:
+            worked = worker.work(burst=burst, with_scheduler=with_scheduler)
+        except redis.RedisError as exc:  # Redis went away while the worker registered or tore down
+            log.warning("worker stopped: %s", exc)
+            worked = False
+        if burst or worker._stop_requested:  # noqa: SLF001 - rq's own record of a SIGTERM / Ctrl+C
+            return worked
+        # rq gives up when Redis vanishes mid-job (a restart, a failover); this process does not:
+        # it waits for Redis and works on, so no supervisor is needed for the worker to come back.
+        _wait_for_redis(connection)
+
+
+RECONNECT_SECONDS = 1.0
+
+
+def _wait_for_redis(connection: redis.Redis) -> None:
+    while True:
+        try:
+            connection.ping()
+            log.warning("Redis answers again: the worker starts again")
+            return
+        except redis.RedisError:
+            time.sleep(RECONNECT_SECONDS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,7 +22,10 @@ class ChatMessage(db.Model):
     time for events), so a message the channel delivers again is stored once; an outgoing one
     records whether the channel took it."""
 
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    # The outbox: pending replies by when they are next due (telephony_adapter/chats.resend_stalled).
+    __table_args__ = (UniqueConstraint("source", "external_id"),
+                      Index("ix_chat_message_outbox", "next_attempt_at", postgresql_where=sql_text("send_state = 'pending'"),
+                            sqlite_where=sql_text("send_state = 'pending'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
@@ -38,6 +41,9 @@ class ChatMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pending reply's next hand-over to its channel: its job's time. Long past means the job was
+    # lost (worker killed, Redis restarted empty), and the outbox sweep sends it again.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author = relationship("User")
 
