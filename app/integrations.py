@@ -9,14 +9,16 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from functools import wraps
 
-from flask import current_app
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import csrf, db
 from app.models import IntegrationToken, User
 from app.models.security import INTEGRATION_SCOPES
 from app.refusals import Refused
+from workflows import clock
 from workflows.audit_trail import Actor, append
 
 ISSUED_MARK = "hlt_"  # every issued token starts so: a leaked one is easy to recognise in a scan
@@ -74,3 +76,23 @@ def authenticate(header: str, scope: str, now: datetime) -> str | None:
         row.last_used_at = now
         db.session.commit()
     return row.name
+
+
+def token_required(scope: str):
+    """A view an integration calls with `Authorization: Bearer <token>` holding `scope` (no session,
+    no CSRF). The caller's name is in `g.integration`. The view is marked `token_scope`, so the
+    permission matrix and the OpenAPI test know it."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            name = authenticate(request.headers.get("Authorization", ""), scope, clock.now())
+            if name is None:
+                return jsonify(error="未授权：缺少、错误或已吊销的接口令牌"), 401
+            g.integration = name
+            return view(*args, **kwargs)
+
+        wrapper.token_scope = scope  # type: ignore[attr-defined]
+        return csrf.exempt(wrapper)
+
+    return decorate

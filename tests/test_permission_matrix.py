@@ -21,10 +21,12 @@ PUBLIC = {"static", "auth.login", "main.healthz", "main.readyz", "api.openapi",
           "webchat.page", "webchat.send", "webchat.history", "webchat.stream", "webchat.rate", "webchat.leave",
           # 视频服务, the same page with the picture (tests/test_video_service.py)
           "webchat.video_page", "webchat.video_start", "webchat.video_signal"}
-# Called by the switch with its bearer token, never by a signed-in person (tests/test_calls.py,
-# tests/test_kamailio_api.py): every such view is marked by @switch_token_required.
-SWITCH_FACING = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
-                 "calls.ivr_next", "calls.ivr_audio", "calls.kamailio_softphone"}
+# Called by an integration with its bearer token, never by a signed-in person (the switch:
+# tests/test_calls.py, tests/test_kamailio_api.py; the ticket and report API: tests/test_integration_api.py):
+# every such view is marked by app.integrations.token_required.
+TOKEN_GUARDED = {"calls.events", "calls.kamailio_route", "calls.kamailio_waiting", "calls.kamailio_event",
+                 "calls.ivr_next", "calls.ivr_audio", "calls.kamailio_softphone",
+                 "api.submit_ticket", "api.ticket_progress", "api.tickets_changed", "api.assessment"}
 # Pushed to by WeChat / Weibo, authenticated by the channel's own signature (tests/test_wechat.py):
 # every such view is marked `channel_facing`.
 CHANNEL_FACING = {"channels.wechat_push", "channels.weibo_push"}
@@ -150,10 +152,10 @@ def tasks_of(ticket_id):
     return db.session.scalars(select(OpenTask.id).where(OpenTask.ticket_id == ticket_id)).all()
 
 
-def test_the_switch_facing_routes_are_exactly_those_behind_the_token(app):
+def test_the_token_guarded_routes_are_exactly_those_behind_a_token(app):
     marked = {rule.endpoint for rule, _ in _routes(app)
-              if getattr(app.view_functions[rule.endpoint], "switch_facing", False)}
-    assert marked == SWITCH_FACING
+              if getattr(app.view_functions[rule.endpoint], "token_scope", None)}
+    assert marked == TOKEN_GUARDED
 
 
 def test_the_channel_facing_routes_are_exactly_those_checking_a_channel_signature(app):
@@ -163,7 +165,7 @@ def test_the_channel_facing_routes_are_exactly_those_checking_a_channel_signatur
 
 
 def test_every_route_declares_who_may_use_it(app):
-    declared_elsewhere = PUBLIC | SIGNED_IN_ONLY | SWITCH_FACING | CHANNEL_FACING
+    declared_elsewhere = PUBLIC | SIGNED_IN_ONLY | TOKEN_GUARDED | CHANNEL_FACING
     undeclared = [rule.endpoint for rule, _ in _routes(app)
                   if rule.endpoint not in declared_elsewhere and not _required(app, rule.endpoint)]
     assert undeclared == []
@@ -180,7 +182,7 @@ def test_role_reaches_exactly_what_its_permissions_allow(app, client, auth, worl
     granted = ROLE_PERMISSIONS[role]
     checked = 0
     for rule, method in sorted(_routes(app), key=lambda r: r[0].endpoint == "auth.logout"):
-        if rule.endpoint in PUBLIC | SWITCH_FACING | CHANNEL_FACING or rule.endpoint == "auth.logout":
+        if rule.endpoint in PUBLIC | TOKEN_GUARDED | CHANNEL_FACING or rule.endpoint == "auth.logout":
             continue
         url = _fill(rule.rule, {k: world[k] for k in rule.arguments})
         required = _required(app, rule.endpoint)
@@ -207,7 +209,7 @@ def test_role_reaches_exactly_what_its_permissions_allow(app, client, auth, worl
 
 def test_signed_out_visitor_is_sent_to_login_everywhere(app, client, world):
     for rule, method in _routes(app):
-        if rule.endpoint in PUBLIC | SWITCH_FACING | CHANNEL_FACING:
+        if rule.endpoint in PUBLIC | TOKEN_GUARDED | CHANNEL_FACING:
             continue
         url = _fill(rule.rule, {k: world[k] for k in rule.arguments})
         response = client.get(url) if method == "GET" else client.post(url)

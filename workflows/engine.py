@@ -253,10 +253,15 @@ def _check_domain(task: Task, data: dict) -> None:
             raise StepRefused("表单填写有误，请按提示修改。", {"department_id": "承办部门不存在或已停用"})
 
 
-def start_ticket(intake: dict, actor: Actor) -> TicketRow:
-    """Record a request (受理): a new ticket, its process instance, and the intake step done."""
+def start_ticket(intake: dict, actor: Actor, also: Callable[[int], None] | None = None) -> TicketRow:
+    """Record a request (受理): a new ticket, its process instance, and the intake step done.
+    `also(ticket_id)` adds rows that must exist exactly when the ticket does (another system's
+    reference to it) to the same transaction; a unique clash there rolls the ticket back too."""
     with _step_transaction("工单未创建"):
         step = _start(intake, actor)
+        if also is not None:
+            also(step.ticket.id)
+            db.session.flush()
         _commit_and_keep(step)
     return step.ticket
 

@@ -11,3 +11,6 @@ def openapi():
     from app.api.openapi import document
 
     return jsonify(document())
+
+
+from app.api import routes_v1  # noqa: E402,F401 - registers the /api/v1 views on the blueprint

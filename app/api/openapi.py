@@ -80,6 +80,11 @@ def document() -> dict:
                                                                        "offer_callback", "pause", "error"]}}}
     return {
         "openapi": "3.0.3",
+        "tags": [{"name": "话务", "description": "交换机与语音导航媒体组件（令牌范围 cti）"},
+                 {"name": "Kamailio", "description": "Kamailio 路由脚本的询问（令牌范围 cti）"},
+                 {"name": "工单", "description": "外部系统转来诉求并跟踪办理（令牌范围 tickets）：只看得到本系统提交的工单，"
+                                              "不返回市民个人信息"},
+                 {"name": "报表", "description": "月度考核与服务指标（令牌范围 reports）"}],
         "info": {"title": "12393 医保服务热线平台 · 集成接口", "version": "1",
                  "description": "交换机、语音导航媒体组件等外部系统调用的接口。以 Authorization: Bearer <令牌> 认证："
                                 "令牌由系统管理员在“系统管理 → 接口令牌”签发（或安装时的 HOTLINE_CTI_TOKEN）。"},
@@ -107,6 +112,7 @@ def document() -> dict:
                 "responses": {"200": {"description": "录音", "content": {"application/octet-stream": {
                                   "schema": {"type": "string", "format": "binary"}}}},
                               "404": {"description": "没有该录音", "content": _json(_ERROR)}, **_REFUSED}}},
+            **_integration_paths(),
             "/cti/kamailio/route": _text_answer(
                 "Kamailio：这通来电交给谁",
                 [call_id, _query("caller", "主叫号码", required=False),
@@ -131,4 +137,86 @@ def document() -> dict:
                 [_query("user", "注册的用户名", maxLength=64), _query("token", "X-Hotline-Token", maxLength=512)],
                 "答复 ok 或 no。"),
         },
+    }
+
+
+_STRING = {"type": "string"}
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+_INSTANT = {"type": "string", "format": "date-time", "nullable": True}
+
+
+def _integration_paths() -> dict:
+    """/api/v1: tickets submitted by other systems, and the monthly assessment."""
+    from app.models.tickets import CATEGORIES, STATUSES
+    from app.reports.assessment import MONTH
+    from app.tickets.integration import EXTERNAL_ID, MAX_CHANGED
+
+    progress = {"type": "object", "required": ["number", "status", "category", "subject", "created_at"],
+                "properties": {
+                    "number": {**_STRING, "description": "工单号（如 20261205-0001）"},
+                    "external_id": {**_NULLABLE_STRING, "description": "提交系统自己的编号"},
+                    "status": {"type": "string", "enum": sorted(STATUSES)}, "status_label": _STRING,
+                    "category": {"type": "string", "enum": sorted(CATEGORIES)}, "category_label": _STRING,
+                    "channel": _STRING, "subject": _STRING, "current_step": _NULLABLE_STRING,
+                    "department": {**_NULLABLE_STRING, "description": "承办部门"},
+                    "handle_due_at": _INSTANT, "sla_state": _STRING,
+                    "reply": {**_NULLABLE_STRING, "description": "答复市民的内容"},
+                    "satisfaction": _NULLABLE_STRING, "created_at": _INSTANT, "updated_at": _INSTANT,
+                    "archived_at": _INSTANT}}
+    submission = {"type": "object", "required": ["external_id", "category", "subject", "content"],
+                  "additionalProperties": False, "properties": {
+                      "external_id": {"type": "string", "pattern": EXTERNAL_ID.pattern,
+                                      "description": "本系统的编号：同一编号再次提交返回同一张工单"},
+                      "channel": {"type": "string", "enum": ["phone", "wechat", "weibo", "web", "video"],
+                                  "default": "web"},
+                      "category": {"type": "string", "enum": sorted(CATEGORIES)},
+                      "urgency": {"type": "string", "enum": ["normal", "urgent"], "default": "normal"},
+                      "subject": {"type": "string", "minLength": 1, "maxLength": 200},
+                      "content": {"type": "string", "minLength": 1, "maxLength": 4000},
+                      "caller_phone": {"type": "string", "maxLength": 32},
+                      "caller_name": {"type": "string", "maxLength": 64}}}
+    refused = {"type": "object", "required": ["error"],
+               "properties": {"error": _STRING, "fields": {"type": "object", "additionalProperties": _STRING}}}
+    line = {"type": "object", "required": ["code", "name", "measured", "deduction_cny"], "properties": {
+        "code": _STRING, "name": _STRING, "target": _STRING, "measured": {"type": "boolean"},
+        "value": {"type": "number", "nullable": True}, "shown": _NULLABLE_STRING,
+        "met": {"type": "boolean", "nullable": True}, "numerator": {"type": "number", "nullable": True},
+        "denominator": {"type": "number", "nullable": True}, "left_out": {"type": "integer"},
+        "deduction_cny": {"type": "integer"}, "major": {"type": "boolean"}, "rule": _NULLABLE_STRING,
+        "notes": {"type": "array", "items": _STRING}}}
+    assessment = {"type": "object", "required": ["month", "total_deduction_cny", "indicators"], "properties": {
+        "month": _STRING, "total_deduction_cny": {"type": "integer"}, "major_events": {"type": "integer"},
+        "force_majeure_days": {"type": "array", "items": _STRING}, "indicators": {"type": "array", "items": line}}}
+    return {
+        "/api/v1/tickets": {
+            "post": {"summary": "提交一件市民诉求（工单）", "tags": ["工单"],
+                     "description": "新工单进入坐席的待认领队列等待派单，与电话受理的工单同样计时、考核。",
+                     "requestBody": {"required": True, "content": _json(submission)},
+                     "responses": {"201": {"description": "已创建", "content": _json(progress)},
+                                   "200": {"description": "同一 external_id 已提交过：返回原工单",
+                                           "content": _json(progress)},
+                                   "400": {"description": "未创建：fields 逐项说明", "content": _json(refused)},
+                                   **_REFUSED}},
+            "get": {"summary": "本系统提交的、在某时刻之后有变化的工单", "tags": ["工单"],
+                    "description": "按变化时间从早到晚；以最后一件的 updated_at 再次查询即可接续（可能重复，不会遗漏）。",
+                    "parameters": [_query("changed_since", "带时区的 ISO 8601 时间（含）", format="date-time"),
+                                   {"name": "limit", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CHANGED, "default": 100}}],
+                    "responses": {"200": {"description": "工单", "content": _json(
+                        {"type": "object", "required": ["tickets"],
+                         "properties": {"tickets": {"type": "array", "items": progress}}})},
+                        "400": {"description": "参数不合规", "content": _json(_ERROR)}, **_REFUSED}}},
+        "/api/v1/tickets/{number}": {"get": {
+            "summary": "一件工单的办理进度", "tags": ["工单"],
+            "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "进度", "content": _json(progress)},
+                          "404": {"description": "没有该工单，或不是本系统提交的", "content": _json(_ERROR)},
+                          **_REFUSED}}},
+        "/api/v1/reports/assessment": {"get": {
+            "summary": "月度考核：各项服务指标、目标与扣费", "tags": ["报表"],
+            "parameters": [_query("month", "考核月份 YYYY-MM（当月为截至目前）", pattern=MONTH.pattern)],
+            "responses": {"200": {"description": "考核结果", "content": _json(assessment)},
+                          "400": {"description": "月份不合规", "content": _json(_ERROR)},
+                          "404": {"description": "该月份尚未开始，或早于平台的数据", "content": _json(_ERROR)},
+                          **_REFUSED}}},
     }

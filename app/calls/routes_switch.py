@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import current_app, jsonify, request
 
 from app.calls import bp
-from app.extensions import csrf
+from app.integrations import token_required
 from telephony_adapter import calls, ivr, kamailio, recordings
 from telephony_adapter.events import CallEvent, EventInvalid, parse
 from workflows import clock
 
-
-def switch_token_required(view):
-    """The switch authenticates with `Authorization: Bearer <token>`: HOTLINE_CTI_TOKEN or an
-    integration token with the `cti` scope (app/integrations.py)."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        from app.integrations import authenticate
-
-        if authenticate(request.headers.get("Authorization", ""), "cti", clock.now()) is None:
-            return jsonify(error="未授权：缺少、错误或已吊销的接口令牌"), 401
-        return view(*args, **kwargs)
-
-    wrapper.switch_facing = True  # type: ignore[attr-defined]
-    return csrf.exempt(wrapper)
+# The switch and the voice menu's media component: HOTLINE_CTI_TOKEN or a token with the `cti` scope.
+switch_token_required = token_required("cti")
 
 
 @bp.route("/cti/events", methods=["POST"])

@@ -19,7 +19,7 @@ from app.models.people import Person, PersonAccess, PersonChange, PersonImport, 
 from app.models.quality import AgentComplaint, ExamResult, QaSample, RecordReview, TestCall, TestQuestion
 from app.models.reports import ReportFile
 from app.models.security import IntegrationToken, LoginEvent
-from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketSequence
+from app.models.tickets import Attachment, SlaEvent, Ticket, TicketNote, TicketReference, TicketSequence
 from app.models.workflow import DeliveredMessage, OpenTask, ProcessDraft, ProcessInstance, ProcessVersion
 from app.models.workforce import Broadcast, Shift
 
@@ -33,5 +33,5 @@ __all__ = [
     "Person", "PersonAccess", "PersonChange", "PersonImport", "PersonPhone",
     "ProcessDraft", "ProcessInstance", "ProcessVersion",
     "QaSample", "ReportFile", "Shift", "Skill", "SlaEvent", "Team", "Ticket", "TicketNote",
-    "TicketSequence", "User", "user_department", "UserRole", "UserSkill",
+    "TicketReference", "TicketSequence", "User", "user_department", "UserRole", "UserSkill",
 ]

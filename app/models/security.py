@@ -38,7 +38,9 @@ class LoginEvent(db.Model):
 
 # What an integration token may call. The switch (call events, Kamailio's questions, the voice
 # menu's media component) is the only kind today.
-INTEGRATION_SCOPES: dict[str, str] = {"cti": "话务接口（交换机事件、Kamailio、语音导航媒体组件）"}
+INTEGRATION_SCOPES: dict[str, str] = {"cti": "话务接口（交换机事件、Kamailio、语音导航媒体组件）",
+                                      "tickets": "工单接口（外部系统转来诉求、查询办理进度）",
+                                      "reports": "报表接口（读取月度服务指标与考核结果）"}
 
 
 class IntegrationToken(db.Model):

@@ -105,6 +105,20 @@ class TicketSequence(db.Model):
     last_value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class TicketReference(db.Model):
+    """A ticket another system submitted (the city's 12345 platform, a portal), under that system's
+    own id: the same submission sent again finds this row instead of making a second ticket. Written
+    in the ticket's own transaction."""
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))  # the integration's name (its token's name)
+    external_id: Mapped[str] = mapped_column(String(128))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SlaEvent(db.Model):
     """A deadline point a ticket passed (warning, overdue, major event): the assessment counts these."""
 

@@ -25,6 +25,7 @@ The rules, as read from seed 002 (rounding: a started point or second counts as 
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -263,3 +264,51 @@ def remove(user: User, mark_id: int, ip: str | None) -> AssessmentMark:
     db.session.delete(mark)
     db.session.commit()
     return mark
+
+
+class MonthRefused(Refused):
+    """A month the assessment cannot be given for: 400 when it is not a month, 404 when there is no
+    assessment for it (not begun yet, or before the platform's time)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
+def month_of(text: str, now: datetime) -> date:
+    """`YYYY-MM`, a month that has begun (the current one is reported so far)."""
+    from app.timefmt import local_today
+
+    found = MONTH.match(text or "")
+    if found is None:
+        raise MonthRefused("month 须为 YYYY-MM")
+    year, number = int(found.group(1)), int(found.group(2))
+    if year < 2000:
+        raise MonthRefused("没有该月份的考核结果", 404)
+    month = date(year, number, 1)
+    if month > local_today(now).replace(day=1):
+        raise MonthRefused("该月份尚未开始，没有考核结果", 404)
+    return month
+
+
+def as_json(result: Assessment) -> dict:
+    """The month's assessment as the integration API returns it: each indicator's figure against
+    its target, the deduction with the rule applied, the total and the major events."""
+    lines = []
+    for line in result.lines:
+        evaluation, figure, cut = line.evaluation, line.evaluation.figure, line.deduction
+        lines.append({
+            "code": evaluation.indicator.code, "name": evaluation.indicator.name,
+            "target": evaluation.indicator.target, "measured": figure is not None,
+            "value": figure.value if figure else None, "shown": figure.shown if figure else None,
+            "met": figure.met if figure else None, "numerator": figure.numerator if figure else None,
+            "denominator": figure.denominator if figure else None, "left_out": evaluation.left_out,
+            "deduction_cny": cut.amount if cut else 0, "major": bool(cut and cut.major),
+            "rule": cut.how if cut else None,
+            "notes": [m.reason for m in line.notes]})
+    return {"month": result.period.month.strftime("%Y-%m"), "total_deduction_cny": result.total,
+            "major_events": len(result.major_events), "force_majeure_days": [m.item for m in result.days],
+            "indicators": lines}
