@@ -131,5 +131,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if request.is_json or request.accept_mimetypes.best == "application/json":  # a page's script
+            return {"error": "请求已失效（缺少或错误的 CSRF 令牌），请刷新页面后重试"}, 400
         return render_template("errors/error.html", code=400, title="表单已失效",
                                message="表单校验失败（可能已过期或来自其他网站），请刷新页面后重试。"), 400

@@ -84,9 +84,13 @@ def document() -> dict:
                  {"name": "Kamailio", "description": "Kamailio 路由脚本的询问（令牌范围 cti）"},
                  {"name": "工单", "description": "外部系统转来诉求并跟踪办理（令牌范围 tickets）：只看得到本系统提交的工单，"
                                               "不返回市民个人信息"},
-                 {"name": "报表", "description": "月度考核与服务指标（令牌范围 reports）"}],
+                 {"name": "报表", "description": "月度考核与服务指标（令牌范围 reports）"},
+                 {"name": "在线客服（市民端）", "description": "市民网页的对话接口：无需令牌，以会话 Cookie 识别访客，"
+                                                      "以 X-CSRFToken 请求头（取自 /chat/ 页面的 csrf-token）防跨站。"
+                                                      "视频服务的 /video/send、history、rate、leave 与之相同"}],
         "info": {"title": "12393 医保服务热线平台 · 集成接口", "version": "1",
-                 "description": "交换机、语音导航媒体组件等外部系统调用的接口。以 Authorization: Bearer <令牌> 认证："
+                 "description": "交换机、语音导航媒体组件、12345 等外部系统调用的接口，以及市民在线客服页面的接口。"
+                                "外部系统以 Authorization: Bearer <令牌> 认证（范围：cti、tickets、reports）："
                                 "令牌由系统管理员在“系统管理 → 接口令牌”签发（或安装时的 HOTLINE_CTI_TOKEN）。"},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
@@ -113,6 +117,7 @@ def document() -> dict:
                                   "schema": {"type": "string", "format": "binary"}}}},
                               "404": {"description": "没有该录音", "content": _json(_ERROR)}, **_REFUSED}}},
             **_integration_paths(),
+            **_webchat_paths(),
             "/cti/kamailio/route": _text_answer(
                 "Kamailio：这通来电交给谁",
                 [call_id, _query("caller", "主叫号码", required=False),
@@ -219,4 +224,51 @@ def _integration_paths() -> dict:
                           "400": {"description": "月份不合规", "content": _json(_ERROR)},
                           "404": {"description": "该月份尚未开始，或早于平台的数据", "content": _json(_ERROR)},
                           **_REFUSED}}},
+    }
+
+
+def _webchat_paths() -> dict:
+    """The citizen's chat page's own calls (app/webchat/routes.py); 视频服务 (/video/…) has the same."""
+    from telephony_adapter.chats import RATING_LABELS
+
+    # No token: a citizen is anyone. The session cookie (hotline_session, set by /chat/) tells one
+    # visitor's conversation from another's; without it a visitor is simply new.
+    visitor: list = []
+    refused = {"400": {"description": "请求体不合规，或缺少 / 错误的 X-CSRFToken", "content": _json(_ERROR)}}
+    message = {"type": "object", "required": ["id", "direction", "kind", "text", "at"], "properties": {
+        "id": {"type": "integer"}, "direction": {"type": "string", "enum": ["in", "out"]}, "kind": _STRING,
+        "text": _STRING, "at": {"type": "string", "format": "date-time"}}}
+
+    def post(summary: str, body: dict, answer: dict, extra: dict | None = None, description: str = "") -> dict:
+        return {"post": {"summary": summary, "tags": ["在线客服（市民端）"], "security": visitor,
+                         "description": (description + " 须带 X-CSRFToken 请求头（/chat/ 页面 csrf-token 的值）。").strip(),
+                         "requestBody": {"required": True, "content": _json(body)},
+                         "responses": {"200": {"description": "完成", "content": _json(answer)}, **refused,
+                                       **(extra or {})}}}
+
+    return {
+        "/chat/send": post("市民发送一条消息", {
+            "type": "object", "required": ["text", "id"],
+            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1000},
+                           "id": {"type": "string", "minLength": 1, "maxLength": 40,
+                                  "description": "页面生成的消息编号：重发不会重复保存"}}},
+            {"type": "object", "required": ["id", "new"],
+             "properties": {"id": {"type": "integer"}, "new": {"type": "boolean"}}},
+            {"422": {"description": "消息为空或过长", "content": _json(_ERROR)}},
+            "第一条消息开启对话并进入在线客服队列；坐席的回复经 /chat/stream（服务器推送事件）送达。"),
+        "/chat/history": {"get": {
+            "summary": "本访客最近一次对话的全部消息", "tags": ["在线客服（市民端）"], "security": visitor,
+            "responses": {"200": {"description": "对话", "content": _json({
+                "type": "object", "required": ["messages"],
+                "properties": {"state": _NULLABLE_STRING, "rated": {"type": "boolean"},
+                               "messages": {"type": "array", "items": message}}})}}}},
+        "/chat/rate": post("对话结束后的满意度评价", {
+            "type": "object", "required": ["rating"],
+            "properties": {"rating": {"type": "string", "enum": sorted(RATING_LABELS)}}},
+            {"type": "object", "required": ["message"], "properties": {"message": _STRING}},
+            {"409": {"description": "没有可评价的对话，或已评价", "content": _json(_ERROR)}}),
+        "/chat/leave": post("市民结束对话", {"type": "object"},
+                            {"type": "object", "required": ["message"],
+                             "properties": {"message": _STRING, "state": _STRING}},
+                            {"409": {"description": "没有进行中的对话", "content": _json(_ERROR)}}),
     }

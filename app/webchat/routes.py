@@ -141,9 +141,11 @@ def rate(source: str):
     body = request.get_json(silent=True) or {}
     party = _party(source=source)
     rating = body.get("rating") if isinstance(body, dict) else None
-    if rating not in chats.RATING_LABELS or party is None:
+    if rating not in chats.RATING_LABELS:
         return jsonify(error=_t("choose_rating")), 400
     try:
+        if party is None:  # never wrote: there is no conversation to rate
+            raise chats.ReplyRefused("会话尚未结束")
         chats.rate(source, party, rating, clock.now())
     except chats.ReplyRefused as exc:
         return jsonify(error=refusal(exc.message, _language())), 409
