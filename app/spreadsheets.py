@@ -10,6 +10,21 @@ from typing import IO
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+NOT_A_WORKBOOK = "文件不是有效的 Excel (.xlsx) 文件，请使用导入模板。"
+
+
+class UnreadableWorkbook(ValueError):
+    """The upload is not an .xlsx file openpyxl can open (not a zip, a damaged one, another format)."""
+
+
+def open_workbook(stream: IO[bytes]):
+    """The workbook, read-only with values (not formulas); UnreadableWorkbook for anything else,
+    whatever the way it is broken."""
+    try:
+        return load_workbook(stream, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise UnreadableWorkbook(NOT_A_WORKBOOK) from exc
+
 
 def cell_text(value) -> str:
     if value is None:
@@ -24,9 +39,9 @@ def read_rows(stream: IO[bytes], columns: dict[str, str], required: tuple[str, .
     """`columns` maps a header label to a field name. Returns (row number, {field: value}) pairs, or
     a message saying why the file cannot be read. `convert` turns each cell into its value."""
     try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return [], "文件不是有效的 Excel (.xlsx) 文件，请使用导入模板。"
+        workbook = open_workbook(stream)
+    except UnreadableWorkbook as exc:
+        return [], str(exc)
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         header = next(rows, None)

@@ -17,6 +17,13 @@ from app.roles import ROLE_LABELS
 from app.timefmt import local_time
 
 DATABASE_RETRY_AFTER = 5  # seconds: a database restart or a short network cut is over by then
+# Machine callers and the pages' scripts: their errors are JSON, not an HTML page.
+JSON_PATHS = ("/cti/", "/api/", "/chat/", "/video/", "/channels/")
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json" or \
+        request.path.startswith(JSON_PATHS)
 
 # Reachable while a password change is pending.
 _OPEN_WHILE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "static"}
@@ -106,6 +113,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(error):
         limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        if _wants_json():
+            return {"error": f"请求体超过 {limit} MB 的上限"}, 413
         return render_template("errors/error.html", code=413, title="文件过大",
                                message=f"上传的文件超过 {limit} MB 的上限。"), 413
 
@@ -122,8 +131,7 @@ def init_app(app: Flask) -> None:
             pass
         app.logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0] if error.orig else error)
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
-        if request.accept_mimetypes.best == "application/json" or request.is_json or request.path.startswith(
-                ("/cti/", "/api/", "/chat/", "/video/", "/channels/")):
+        if _wants_json():
             return {"error": "数据库暂时不可用，请稍后重试"}, 503, headers
         # Rendered without the context processors: they read the signed-in user from the database.
         page = app.jinja_env.get_template("errors/unavailable.html").render(retry_after=DATABASE_RETRY_AFTER)
@@ -131,7 +139,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        if request.is_json or request.accept_mimetypes.best == "application/json":  # a page's script
+        if _wants_json():  # a page's script
             return {"error": "请求已失效（缺少或错误的 CSRF 令牌），请刷新页面后重试"}, 400
         return render_template("errors/error.html", code=400, title="表单已失效",
                                message="表单校验失败（可能已过期或来自其他网站），请刷新页面后重试。"), 400

@@ -8,8 +8,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from app.extensions import db
@@ -17,6 +16,7 @@ from app.knowledge import services
 from app.knowledge.services import ArticleInput, KbRefused
 from app.models import User
 from app.models.knowledge import KbArticle
+from app.spreadsheets import UnreadableWorkbook, open_workbook
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -70,9 +70,9 @@ def _rows(data: bytes):
     if len(data) > MAX_BYTES:
         raise KbRefused("文件超过 10 MB")
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise KbRefused("无法读取文件：请上传 Excel .xlsx 文件") from exc
+        book = open_workbook(io.BytesIO(data))
+    except UnreadableWorkbook as exc:
+        raise KbRefused(str(exc)) from exc
     rows = book.active.iter_rows(values_only=True)
     header = [str(c or "").strip() for c in next(rows, [])]
     missing = [c for c in ("问题", "答案") if c not in header]

@@ -7,16 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from app.people import crypto, xlsx_reader
 from app.people.identity import InvalidIdentifier, mask, parse_id_number, parse_phone, split_phones
+from app.spreadsheets import UnreadableWorkbook, open_workbook
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "参保人姓名", "参保人", "名字"),
@@ -164,9 +161,9 @@ def read_table(data: bytes, kind: str, limit: int | None = None) -> Table:
     except xlsx_reader.XlsxUnreadable:
         pass  # something the fast reader does not know: openpyxl reads everything Excel writes
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise FileRefused("文件不是有效的 Excel (.xlsx) 文件，请使用导入模板。") from None
+        book = open_workbook(io.BytesIO(data))
+    except UnreadableWorkbook as exc:
+        raise FileRefused(str(exc)) from None
     try:
         return _collect(enumerate(book.worksheets[0].iter_rows(values_only=True), start=1), limit)
     finally:
