@@ -22,6 +22,7 @@ from app.redis_client import EmbeddedRedis, get_redis
 from config import TestingConfig, normalise_database_url
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytest_plugins = ["tests.world"]  # the `world` fixture: one of everything a route can name
 
 
 @pytest.fixture(scope="session")

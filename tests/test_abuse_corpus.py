@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from app.roles import ROLES
 from tests import factories
 from tests.test_permission_matrix import _fill, _routes
-from tests.test_permission_matrix import world as _world  # noqa: F401 - the fixture `world`, shared
 
 SCRIPT = "<script>alert('x12393')</script>"
 ATTRIBUTE = "\"'><img src=x onerror=alert(12393)>"
