@@ -26,7 +26,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if not app.config.get("DATA_KEY"):
         app.config["DATA_KEY"] = _instance_secret_key(Path(app.instance_path), "data_key")
     if not app.config.get("CTI_TOKEN"):
-        app.config["CTI_TOKEN"] = _instance_secret_key(Path(app.instance_path), "cti_token")
+        # Production takes secrets from the environment only: a token generated into one machine's
+        # instance folder would differ on the next. There the switch uses an issued token instead.
+        production = issubclass(config_class, ProductionConfig)
+        app.config["CTI_TOKEN"] = "" if production else _instance_secret_key(Path(app.instance_path), "cti_token")
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)  # type: ignore[method-assign]
 

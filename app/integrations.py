@@ -65,7 +65,8 @@ def authenticate(header: str, scope: str, now: datetime) -> str | None:
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not given:
         return None
-    if scope == "cti" and hmac.compare_digest(given.encode(), current_app.config["CTI_TOKEN"].encode()):
+    installation = current_app.config.get("CTI_TOKEN") or ""
+    if scope == "cti" and installation and hmac.compare_digest(given.encode(), installation.encode()):
         return "HOTLINE_CTI_TOKEN"
     if not given.startswith(ISSUED_MARK):
         return None

@@ -48,6 +48,31 @@ def test_production_refuses_to_start_without_its_settings(tmp_path, monkeypatch)
         create_app(Prod)
 
 
+def test_production_takes_every_secret_from_the_environment_and_writes_none_to_disk(tmp_path, monkeypatch, app):
+    """Several machines share one environment: a secret generated into one machine's instance folder
+    would differ on the next. Without HOTLINE_CTI_TOKEN there is no installation token at all; the
+    switch then uses an issued one (系统管理 → 接口令牌)."""
+    for name, value in (("SECRET_KEY", "prod-secret"), ("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"]),
+                        ("REDIS_URL", app.config["REDIS_URL"]), ("HOTLINE_DATA_KEY", "prod-data-key-0123456789abcdef")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("HOTLINE_CTI_TOKEN", raising=False)
+
+    class Prod(ProductionConfig):
+        INSTANCE_PATH = tmp_path
+        SECRET_KEY = "prod-secret"
+        DATA_KEY = "prod-data-key-0123456789abcdef"
+        CTI_TOKEN = None
+
+    production = create_app(Prod)
+    assert production.config["CTI_TOKEN"] == "" and list(tmp_path.iterdir()) == []
+    with production.app_context():
+        from app.integrations import authenticate
+        from workflows import clock
+
+        assert authenticate("Bearer ", "cti", clock.now()) is None
+        assert authenticate("Bearer x", "cti", clock.now()) is None
+
+
 def test_postgres_urls_use_the_installed_driver():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
