@@ -65,6 +65,9 @@ def test_production_takes_every_secret_from_the_environment_and_writes_none_to_d
 
     production = create_app(Prod)
     assert production.config["CTI_TOKEN"] == "" and list(tmp_path.iterdir()) == []
+    # Behind TLS: the session cookie is Secure, HttpOnly and SameSite=Lax.
+    assert (production.config["SESSION_COOKIE_SECURE"], production.config["SESSION_COOKIE_HTTPONLY"],
+            production.config["SESSION_COOKIE_SAMESITE"]) == (True, True, "Lax")
     with production.app_context():
         from app.integrations import authenticate
         from workflows import clock
