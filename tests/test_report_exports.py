@@ -150,3 +150,24 @@ def test_a_file_that_fails_says_why(app, monkeypatch):
     failed = db.session.get(ReportFile, row.id)
     assert (failed.status, failed.error) == ("failed", "字体缺失")
     assert db.session.scalar(select(Contact.id)) is None
+
+
+def test_a_file_whose_build_job_was_lost_is_queued_again_once_and_built(app):
+    """Redis restarted without its queues (or a worker died past rq's retries): the row still says
+    queued, and the periodic recovery queues its build again — once, not on every sweep."""
+    from rq import Queue, SimpleWorker
+
+    from app.redis_client import get_redis
+
+    row = exports.request_file(None, "day", DAY.date(), "xlsx")
+    asked = row.created_at
+    queue = Queue("default", connection=get_redis())
+    assert queue.count == 1
+    queue.empty()  # the job is gone; the row is not
+    assert exports.requeue_stalled(asked + timedelta(minutes=10)) == []  # a build may take that long
+    assert exports.requeue_stalled(asked + timedelta(minutes=16)) == [row.id]
+    assert exports.requeue_stalled(asked + timedelta(minutes=17)) == []
+    assert queue.count == 1
+    SimpleWorker([queue], connection=get_redis()).work(burst=True)
+    db.session.expire_all()
+    assert db.session.get(ReportFile, row.id).status == "done"

@@ -52,13 +52,16 @@ def send_chat_message(message_id: int) -> str:
         return chats.send(message_id, clock.now())
 
 
-def resend_stalled_chat_messages() -> int:
-    """The chat outbox: replies whose send job was lost are queued again."""
+def recover_lost_jobs() -> dict[str, int]:
+    """Work whose job was lost (a worker killed mid-job, Redis restarted empty) is queued again from
+    what the database says is unfinished: chat replies still pending, report files still unbuilt."""
+    from app.reports import exports
     from telephony_adapter import chats
     from workflows import clock
 
     with job_app_context():
-        return len(chats.resend_stalled(clock.now()))
+        return {"chat_messages": len(chats.resend_stalled(clock.now())),
+                "report_files": len(exports.requeue_stalled(clock.now()))}
 
 
 def build_report(file_id: int) -> str:

@@ -18,8 +18,9 @@ def periodic_jobs(config) -> list[Periodic]:
         Periodic("worker.jobs.sweep_timers", config["TIMER_SWEEP_SECONDS"]),
         # After-call work lasts ACW_SECONDS (30 by default); a 5-second tick ends it on time.
         Periodic("worker.jobs.expire_after_call_work", 5, timeout=60),
-        # The chat outbox: a reply whose send job was lost (worker killed, Redis emptied) goes again.
-        Periodic("worker.jobs.resend_stalled_chat_messages", config["OUTBOX_SWEEP_SECONDS"], timeout=120),
+        # Work whose job was lost (worker killed, Redis emptied) is queued again from the database:
+        # chat replies still pending, report files still unbuilt.
+        Periodic("worker.jobs.recover_lost_jobs", config["OUTBOX_SWEEP_SECONDS"], timeout=120),
         # Checks every 5 minutes; from 08:00 it queues the day before's 日报 once.
         Periodic("worker.jobs.archive_daily_report", 300, timeout=60),
         # Checks every 30 minutes; from 01:00 it draws the day before's QA sample once.

@@ -5,6 +5,7 @@ background job with its progress, or by the 08:00 schedule (the day before's 日
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
@@ -17,6 +18,8 @@ from app.models import ReportFile, User
 from app.refusals import Refused
 from app.timefmt import display_zone, local_today
 from workflows import clock
+
+log = logging.getLogger(__name__)
 
 KINDS = {"day": "日报", "week": "周报", "month": "月报", "assessment": "月度考核"}
 FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -48,12 +51,53 @@ def request_file(user: User | None, kind: str, day: date, fmt: str) -> ReportFil
                      requested_by=user.id if user else None, created_at=clock.now())
     db.session.add(row)
     db.session.commit()
-    from rq import Queue
+    _enqueue_build(row.id)
+    return row
+
+
+BUILD_TIMEOUT = 600  # seconds a build may take
+# A file still not built this long after it was asked for has lost its job (a worker killed while
+# building, Redis restarted empty): the periodic recovery queues it again, at most once per this.
+STALLED_AFTER = timedelta(seconds=BUILD_TIMEOUT + 300)
+
+
+def _enqueue_build(file_id: int) -> None:
+    """Queue the build; rq retries it twice if its worker dies mid-build. Redis being away loses
+    nothing: the row waits, queued, for `requeue_stalled`."""
+    import redis
+    from rq import Queue, Retry
 
     from app.redis_client import get_redis
 
-    Queue("default", connection=get_redis()).enqueue("worker.jobs.build_report", row.id, job_timeout=600)
-    return row
+    try:
+        Queue("default", connection=get_redis()).enqueue("worker.jobs.build_report", file_id,
+                                                         job_timeout=BUILD_TIMEOUT, retry=Retry(max=2))
+    except redis.RedisError as exc:
+        log.warning("report file %s not queued (the recovery sweep will): %s", file_id, exc)
+
+
+def requeue_stalled(now: datetime) -> list[int]:
+    """Files asked for long ago and still not built (nor failed): queued again, each at most once per
+    STALLED_AFTER (a mark in Redis says when it was last queued)."""
+    import redis
+
+    from app.redis_client import get_redis
+
+    ids = db.session.scalars(select(ReportFile.id).where(ReportFile.status.in_(("queued", "running")),
+                                                         ReportFile.created_at < now - STALLED_AFTER)).all()
+    db.session.rollback()
+    queued = []
+    for file_id in ids:
+        try:
+            fresh = get_redis().set(f"hotline:requeued:report:{file_id}", "1", nx=True,
+                                    ex=int(STALLED_AFTER.total_seconds()))
+        except redis.RedisError:
+            return queued
+        if fresh:
+            log.warning("report file %s had lost its build job; queued again", file_id)
+            _enqueue_build(file_id)
+            queued.append(file_id)
+    return queued
 
 
 def build(file_id: int) -> str:
