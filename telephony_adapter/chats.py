@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import redis
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -281,20 +280,9 @@ def reply(user: User, contact: Contact, text: str, at: datetime) -> ChatMessage:
 def enqueue_send(message_id: int, delay_seconds: int = 0) -> bool:
     """Queue the job that sends a stored reply. Redis being away loses nothing: the reply is in the
     database, pending, and `resend_stalled` queues it again once Redis is back."""
-    from rq import Queue
+    from app.jobs import enqueue
 
-    from app.redis_client import get_redis
-
-    try:
-        queue = Queue("default", connection=get_redis())
-        if delay_seconds:
-            queue.enqueue_in(timedelta(seconds=delay_seconds), "worker.jobs.send_chat_message", message_id)
-        else:
-            queue.enqueue("worker.jobs.send_chat_message", message_id)
-    except redis.RedisError as exc:
-        log.warning("chat message %s not queued (the outbox sweep will): %s", message_id, exc)
-        return False
-    return True
+    return enqueue("worker.jobs.send_chat_message", message_id, delay_seconds=delay_seconds) is not None
 
 
 def resend_stalled(at: datetime) -> list[int]:

@@ -273,15 +273,10 @@ def _row_from_list(item: list) -> importer.ValidRow:
 
 
 def _enqueue(imp: PersonImport, job: str) -> None:
-    from rq import Queue
+    from app.jobs import enqueue
 
-    from app.redis_client import get_redis
-
-    try:
-        queued = Queue("default", connection=get_redis()).enqueue(job, imp.id, job_timeout=JOB_TIMEOUT,
-                                                                  result_ttl=86400, failure_ttl=7 * 86400)
-    except Exception:
-        log.exception("could not enqueue %s for person import %s", job, imp.id)
+    queued = enqueue(job, imp.id, job_timeout=JOB_TIMEOUT, result_ttl=86400, failure_ttl=7 * 86400)
+    if queued is None:
         _finish(imp, "failed", "后台任务队列不可用，请稍后重试或联系系统管理员。")
         return
     imp.job_id = queued.id

@@ -64,16 +64,11 @@ STALLED_AFTER = timedelta(seconds=BUILD_TIMEOUT + 300)
 def _enqueue_build(file_id: int) -> None:
     """Queue the build; rq retries it twice if its worker dies mid-build. Redis being away loses
     nothing: the row waits, queued, for `requeue_stalled`."""
-    import redis
-    from rq import Queue, Retry
+    from rq import Retry
 
-    from app.redis_client import get_redis
+    from app.jobs import enqueue
 
-    try:
-        Queue("default", connection=get_redis()).enqueue("worker.jobs.build_report", file_id,
-                                                         job_timeout=BUILD_TIMEOUT, retry=Retry(max=2))
-    except redis.RedisError as exc:
-        log.warning("report file %s not queued (the recovery sweep will): %s", file_id, exc)
+    enqueue("worker.jobs.build_report", file_id, job_timeout=BUILD_TIMEOUT, retry=Retry(max=2))
 
 
 def requeue_stalled(now: datetime) -> list[int]:
