@@ -132,6 +132,9 @@ def test_on_a_call_the_voice_platform_carries_the_agent_consults_a_colleague_fro
         page.wait_for_selector(".agent-bar.state-ready")
         _event(live_server, "incoming", "t1", caller="13800000002", dialled="12393")
         _event(live_server, "queued", "t2", queue="benefit")
+        # The phone rings and the pop is up before anyone answers (if the page's event stream was
+        # still connecting when the offer went out, its catch-up brings the pop while still 预占).
+        page.wait_for_selector("#screen-pop")
         from app.models import Contact
 
         db.session.expire_all()
