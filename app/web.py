@@ -134,7 +134,8 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return {"error": "数据库暂时不可用，请稍后重试"}, 503, headers
         # Rendered without the context processors: they read the signed-in user from the database.
-        page = app.jinja_env.get_template("errors/unavailable.html").render(retry_after=DATABASE_RETRY_AFTER)
+        page = app.jinja_env.get_template("errors/unavailable.html").render(
+            retry_after=DATABASE_RETRY_AFTER, reload=request.method == "GET")
         return page, 503, headers
 
     @app.errorhandler(CSRFError)

@@ -181,3 +181,31 @@ def test_every_log_line_names_its_request_or_its_job(app, client, auth):
     assert (in_request["request_id"], in_request["message"]) == ("req-42", "参保人信息已查看")
     [in_job] = [line for line in lines if line["logger"] == "worker.jobs"]
     assert in_job["job_id"] == job_id and in_job["message"].startswith("heartbeat at ")
+
+
+def test_a_database_outage_is_a_503_that_says_what_happened_never_a_trace(app, client, auth, monkeypatch):
+    """The real cut is tests/test_faults.py (PostgreSQL); here the database's refusal is raised where
+    a page and a form would meet it. A page reloads itself; a sent form says it was not saved and
+    does not reload into a blank form."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.inbox import services as inbox
+    from tests.conftest import csrf_token
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception('connection to server at "10.0.0.5" failed'))
+
+    factories.user("agent1", ["agent"])
+    auth.login("agent1")
+    token = csrf_token(client, "/inbox/")
+    monkeypatch.setattr(inbox, "page", unreachable)
+    page = client.get("/inbox/")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert "系统暂时不可用" in page.get_data(as_text=True) and 'http-equiv="refresh"' in page.get_data(as_text=True)
+    monkeypatch.setattr(inbox, "claim", unreachable)
+    sent = client.post("/inbox/tasks/t-1/claim", data={"csrf_token": token})
+    body = sent.get_data(as_text=True)
+    assert sent.status_code == 503 and "没有保存" in body and "refresh" not in body
+    assert "10.0.0.5" not in body  # the database's address stays in the log
+    api = client.get("/inbox/", headers={"Accept": "application/json"})
+    assert api.status_code == 503 and api.get_json() == {"error": "数据库暂时不可用，请稍后重试"}
