@@ -83,13 +83,18 @@ class Process:
         if self.process is not None:
             self.process.wait(10)
 
-    def stop(self, timeout: float = 15) -> None:
+    def stop(self, timeout: float = 15) -> bool:
+        """SIGTERM, as systemd sends; True when the process ended by itself within `timeout`
+        (otherwise it is killed)."""
+        if not self.running:
+            return True
         self.signal_group(signal.SIGTERM)
-        if self.process is not None:
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return False
+        return True
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

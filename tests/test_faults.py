@@ -214,6 +214,7 @@ def test_redis_killed_and_started_empty_loses_no_event_reply_or_timer_and_pushes
     wait_for(lambda: "dispatch_overdue" in sla_kinds(late.id), 60, "the timer that fell due while Redis was away")
     assert sla_kinds(ticket.id).count("dispatch_overdue") == 1  # and the first one did not fire twice
     assert worker.running  # rq waited for Redis instead of dying
+    assert worker.stop(15)  # and it still stops when asked (SIGTERM), as systemd asks it to
     assert_every_call_exactly_once(switch)
 
     heard: list[str] = []  # the wallboard's feed, reconnected as the browser's EventSource does

@@ -41,7 +41,8 @@ def run_worker(queues: list[str] | None = None, burst: bool = False, with_schedu
         except redis.RedisError as exc:  # Redis went away while the worker registered or tore down
             log.warning("worker stopped: %s", exc)
             worked = False
-        if burst or worker._stop_requested:  # noqa: SLF001 - rq's own record of a SIGTERM / Ctrl+C
+        # rq notes when a SIGTERM / Ctrl+C asked it to stop (idle or busy); then this process ends too.
+        if burst or getattr(worker, "_shutdown_requested_date", None) is not None:
             return worked
         # rq gives up when Redis vanishes mid-job (a restart, a failover); this process does not:
         # it waits for Redis and works on, so no supervisor is needed for the worker to come back.
