@@ -57,7 +57,8 @@ def test_the_12345_platform_submits_a_complaint_once_and_follows_it_to_the_depar
     engine.complete_task(ticket.id, dispatch.id, {"department_id": dy.id}, Actor(agent.id, "agent1", "agent"),
                          user=agent)
     followed = client.get(f"/api/v1/tickets/{body['number']}", headers=platform).get_json()
-    assert (followed["status"], followed["department"]) == ("department", "待遇保障科")
+    assert (followed["status"], followed["department"], followed["external_id"]) == (
+        "department", "待遇保障科", COMPLAINT["external_id"])
     assert followed["handle_due_at"] is not None
     changed = client.get("/api/v1/tickets", query_string={"changed_since": since}, headers=platform).get_json()
     assert [(t["number"], t["external_id"], t["status"]) for t in changed["tickets"]] == [

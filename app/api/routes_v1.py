@@ -31,10 +31,10 @@ def submit_ticket():
 @bp.route("/api/v1/tickets/<number>")
 @token_required("tickets")
 def ticket_progress(number: str):
-    ticket = integration.mine(g.integration, number[:20])
-    if ticket is None:
+    found = integration.mine(g.integration, number[:20])
+    if found is None:
         return jsonify(error="没有该工单，或该工单不是本系统提交的"), 404
-    return jsonify(integration.progress(ticket))
+    return jsonify(integration.progress(*found))
 
 
 @bp.route("/api/v1/tickets")

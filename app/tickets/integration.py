@@ -85,10 +85,12 @@ def submit(source: str, body, ip: str | None, now: datetime) -> tuple[Ticket, bo
     return db.session.get(Ticket, row.id), True
 
 
-def mine(source: str, number: str) -> Ticket | None:
-    """The ticket `number`, if this system submitted it."""
-    return db.session.scalar(select(Ticket).join(TicketReference, TicketReference.ticket_id == Ticket.id)
-                             .where(TicketReference.source == source, Ticket.number == number))
+def mine(source: str, number: str) -> tuple[Ticket, str] | None:
+    """The ticket `number` and this system's id for it, if this system submitted it."""
+    row = db.session.execute(select(Ticket, TicketReference.external_id)
+                             .join(TicketReference, TicketReference.ticket_id == Ticket.id)
+                             .where(TicketReference.source == source, Ticket.number == number)).first()
+    return None if row is None else (row[0], row[1])
 
 
 def changed(source: str, since: datetime, limit: int) -> list[tuple[Ticket, str]]:
