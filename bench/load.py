@@ -194,12 +194,12 @@ def sign_in(base: str, username: str) -> tuple[requests.Session, str]:
     raise RuntimeError(f"{username} could not sign in")
 
 
-def form_for(page: str, marker: str) -> dict | None:
+def form_for(page: str) -> dict | None:
     """What a person fills in on the task form they opened, by the task it is."""
     if 'name="review_decision"' in page:
         return {"review_decision": "accept", "review_comment": "办理结果属实。"}
     if 'name="reply_method"' in page or 'name="reply"' in page:
-        return {"reply": f"您反映的问题已由承办部门处理完毕。{marker}", "reply_method": "phone"}
+        return {"reply": "您反映的问题已由承办部门处理完毕。", "reply_method": "phone"}
     if 'name="satisfaction"' in page:
         return {"satisfaction": rng.choice(["satisfied", "satisfied", "basically_satisfied"]),
                 "callback_note": "已回访。"}
@@ -229,7 +229,7 @@ class Person(threading.Thread):
             task = record.call(self.session, "GET", f"{self.base}{link}", "page", ok=(200, 302, 403, 404))
             if task is None or task.status_code != 200:
                 continue  # someone else's already (a colleague took it a moment ago)
-            data = form_for(task.text, "")
+            data = form_for(task.text)
             if data is not None:
                 answer = self.post_form(link, data, ok=(302,))
                 if answer is not None and answer.status_code == 302:
@@ -648,6 +648,7 @@ def main() -> None:  # noqa: PLR0915 - one run, told in order
         "calls": len(switch.placed), "calls_answered": switch.answered, "calls_abandoned": switch.abandoned,
         "answer_wait_p95_s": percentile(switch.waits, 95), "chats": len(chat_keys),
         "tickets": len(switch.intakes), "chat_replies": counts["chat_replies"],
+        "inbox_steps": {"agents": counts["steps_mine"], "departments": counts["steps_department"]},
         "requests": record.count, "requests_per_s": round(record.count / elapsed, 1),
         "errors": sum(record.errors.values()),
         "p95_ms": percentile(all_times, 95), "page_p95_ms": percentile(record.times["page"], 95),
