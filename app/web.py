@@ -66,6 +66,18 @@ def init_app(app: Flask) -> None:
         return {"nav_items": [], "nav_groups": {}, "can": lambda p: False, "now": utcnow()}
 
     @app.before_request
+    def refuse_unstorable_text():
+        """NUL and lone surrogates in any field: refused here, before any view stores them."""
+        from app.storable import request_is_storable
+
+        if not request_is_storable(request):
+            message = "请求含有无效字符（NUL 或不成对的代理项），无法保存，未作任何处理"
+            if _wants_json():
+                return {"error": message}, 400
+            return render_template("errors/error.html", code=400, title="无效字符", message=message), 400
+        return None
+
+    @app.before_request
     def end_expired_session():
         from flask import flash, jsonify
         from flask_login import logout_user

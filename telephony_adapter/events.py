@@ -66,12 +66,10 @@ def _text(body: dict, name: str, limit: int) -> str:
 
 
 def encodable(value: str) -> bool:
-    """JSON may carry lone surrogates (\\ud800) that no database column can store as text."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """Text a database column can store (no NUL, no lone surrogate): see app/storable.py."""
+    from app.storable import storable
+
+    return storable(value)
 
 
 def parse(body: Any) -> CallEvent:

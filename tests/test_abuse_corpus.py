@@ -11,6 +11,7 @@ integration API (test_integration_api.py, test_openapi.py)."""
 from __future__ import annotations
 
 import io
+import re
 from html.parser import HTMLParser
 
 from app.roles import ROLES
@@ -154,3 +155,42 @@ def test_injection_at_the_sign_in_form_is_just_a_wrong_password(client):
         assert answer.status_code in (200, 400, 401, 429), name
         assert "/inbox" not in answer.headers.get("Location", "")  # nobody got in
         assert SCRIPT not in answer.get_data(as_text=True)
+
+
+def test_text_no_database_can_store_is_refused_at_the_edge_wherever_it_comes_in(app, client, auth):
+    """NUL bytes and lone surrogates (which JSON, forms and URLs can all carry; schemathesis sent a
+    NUL to the chat page): PostgreSQL refuses them in text columns, so every request carrying one is
+    refused before any view runs — 400 with the reason, nothing stored, on both databases."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.integrations import issue
+    from app.models import ChatMessage, Contact, Ticket
+    from workflows import clock
+
+    agent = factories.user("agent1", ["agent"])
+    _, secret = issue("12345平台", ["tickets", "cti"], agent, None, clock.now())
+    machine = {"Authorization": f"Bearer {secret}"}
+    visitor = app.test_client()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', visitor.get("/chat/").get_data(as_text=True)).group(1)
+    for bad in ("\x00", "有\x00空字符", "\ud800"):
+        chat = visitor.post("/chat/send", json={"text": bad, "id": "m-1"}, headers={"X-CSRFToken": token})
+        submit = client.post("/api/v1/tickets", headers=machine, json={
+            "external_id": "x-1", "category": "complaint", "subject": bad, "content": "内容"})
+        event = client.post("/cti/events", headers=machine, json={
+            "source": "pbx1", "event_id": "e-1", "kind": "incoming", "call_id": "c-1",
+            "at": "2026-12-07T09:00:00+08:00", "data": {"caller": bad}})
+        for answer in (chat, submit, event):
+            assert answer.status_code == 400 and "无效字符" in answer.get_json()["error"], answer.get_json()
+    auth.login("agent1")
+    from tests.conftest import csrf_token
+
+    form = client.post("/tickets/new", data={"csrf_token": csrf_token(client, "/tickets/new"), "subject": "报销\x00",
+                                             "content": "内容"})
+    search = client.get("/tickets/search", query_string={"q": "报销\x00"})
+    named = client.post("/tickets/1/attachments", content_type="multipart/form-data",
+                        data={"csrf_token": csrf_token(client, "/tickets/new"),
+                              "file": (io.BytesIO(b"%PDF-1.4"), "回执\x00.pdf")})
+    for answer in (form, search, named):
+        assert answer.status_code == 400 and "无效字符" in answer.get_data(as_text=True)
+    assert [db.session.scalar(select(func.count(m.id))) for m in (ChatMessage, Contact, Ticket)] == [0, 0, 0]

@@ -38,6 +38,9 @@ def test_the_api_answers_every_generated_request_as_documented(app):
     admin = factories.user("admin1", ["admin"])
     _, secret = issue("schemathesis", sorted(INTEGRATION_SCOPES), admin, None, clock.now())
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    # Text with NUL is refused at the edge (400, as the document says) whatever the operation's
+    # schema allows; such requests are not "valid data", and test_text_no_database… covers them.
+    schema.config.generation.update(allow_x00=False)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 15
     visitor = app.test_client()  # a citizen with the chat page open: its cookie and CSRF token

@@ -91,7 +91,8 @@ def document() -> dict:
         "info": {"title": "12393 医保服务热线平台 · 集成接口", "version": "1",
                  "description": "交换机、语音导航媒体组件、12345 等外部系统调用的接口，以及市民在线客服页面的接口。"
                                 "外部系统以 Authorization: Bearer <令牌> 认证（范围：cti、tickets、reports）："
-                                "令牌由系统管理员在“系统管理 → 接口令牌”签发（或安装时的 HOTLINE_CTI_TOKEN）。"},
+                                "令牌由系统管理员在“系统管理 → 接口令牌”签发（或安装时的 HOTLINE_CTI_TOKEN）。"
+                                "任何文本不得含 NUL 字符或不成对的代理项：含有者一律 400，不作任何处理。"},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
         "paths": {
