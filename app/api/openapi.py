@@ -12,6 +12,10 @@ _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"typ
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 # Identifiers (SIP Call-IDs, event ids) are visible ASCII, as SIP words and UUIDs are.
 VISIBLE = {"type": "string", "pattern": "^[!-~]+$"}
+# Free text must hold something besides white space — white space as the platform's str.strip()
+# sees it (ECMA's \s differs: it lacks \x1c–\x1f and \x85), so the class is spelled out.
+_PYTHON_SPACE = "\\t\\n\\v\\f\\r \\u001c-\\u001f\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK = f"[^{_PYTHON_SPACE}]"
 
 
 def _json(schema: dict) -> dict:
@@ -177,8 +181,8 @@ def _integration_paths() -> dict:
                                   "default": "web"},
                       "category": {"type": "string", "enum": sorted(CATEGORIES)},
                       "urgency": {"type": "string", "enum": ["normal", "urgent"], "default": "normal"},
-                      "subject": {"type": "string", "minLength": 1, "maxLength": 200},
-                      "content": {"type": "string", "minLength": 1, "maxLength": 4000},
+                      "subject": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK},
+                      "content": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": NOT_BLANK},
                       "caller_phone": {"type": "string", "maxLength": 32},
                       "caller_name": {"type": "string", "maxLength": 64}}}
     refused = {"type": "object", "required": ["error"],
@@ -250,8 +254,8 @@ def _webchat_paths() -> dict:
     return {
         "/chat/send": post("市民发送一条消息", {
             "type": "object", "required": ["text", "id"],
-            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1000},
-                           "id": {"type": "string", "minLength": 1, "maxLength": 40,
+            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": NOT_BLANK},
+                           "id": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": NOT_BLANK,
                                   "description": "页面生成的消息编号：重发不会重复保存"}}},
             {"type": "object", "required": ["id", "new"],
              "properties": {"id": {"type": "integer"}, "new": {"type": "boolean"}}},
