@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -17,8 +16,6 @@ from telephony_adapter import agents
 from tests import factories
 from tests.platform_processes import Web, child_env, sign_in
 from workflows import clock
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
