@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.storable import storable as encodable  # no NUL, no lone surrogate: a column can hold it
+
 KINDS: dict[str, str] = {
     "incoming": "来电", "ivr": "语音导航按键", "queued": "进入队列", "offered": "分配坐席", "answered": "接听",
     "held": "保持", "resumed": "恢复通话", "transferred": "转接", "dtmf": "按键", "hangup": "挂机",
@@ -63,13 +65,6 @@ def _text(body: dict, name: str, limit: int) -> str:
     if not encodable(value):
         raise EventInvalid(f"字段 {name} 含有无效字符")
     return value.strip()
-
-
-def encodable(value: str) -> bool:
-    """Text a database column can store (no NUL, no lone surrogate): see app/storable.py."""
-    from app.storable import storable
-
-    return storable(value)
 
 
 def parse(body: Any) -> CallEvent:

@@ -80,8 +80,7 @@ def submit(source: str, body, ip: str | None, now: datetime) -> tuple[Ticket, bo
             raise
         return known, False
     except engine.StepRefused as exc:
-        errors = {name: message for name, message in (exc.errors or {}).items()}
-        raise SubmissionRefused(f"工单未创建：{exc.message}", errors) from exc
+        raise SubmissionRefused(f"工单未创建：{exc.message}", exc.errors) from exc
     return db.session.get(Ticket, row.id), True
 
 
