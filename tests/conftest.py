@@ -278,3 +278,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("故障演练：平台经受住了")
         for line in SURVIVED:
             terminalreporter.write_line(f"✔ {line}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report kept on the test, so a fixture's teardown can tell whether the story
+    failed (the SIP peers then print their logs: tests.sip_peers.Peers.tell)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

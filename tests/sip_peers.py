@@ -199,9 +199,22 @@ class Peers:
     def log(self, name: str) -> str:
         return (self.folder / name).read_text(errors="replace")
 
+    def tell(self, request) -> None:
+        """After a failed story: print the last words of every peer's log (pytest shows them under
+        the failure). A SIP story that times out on a CI machine is only understood from these,
+        and pytest keeps a run's folder only until the third run after it."""
+        report = getattr(request.node, "report_call", None)
+        if report is None or not report.failed:
+            return
+        for path in sorted(self.folder.glob("*.log")) + sorted(self.folder.glob("*.err")):
+            print(f"----- {path.name} (last 4,000 characters) -----")
+            print(path.read_text(errors="replace")[-4000:])
 
-def wait_until(check, timeout: float = 10.0):
-    """Poll `check` (with fresh reads from the database) until it gives something true; return that."""
+
+def wait_until(check, timeout: float = 10.0, explain=None):
+    """Poll `check` (with fresh reads from the database) until it gives something true; return that.
+    `explain` gives what a failure should show (e.g. the peers' logs): a SIP story that times out
+    in CI is only understood from what the peers said."""
     from app.extensions import db
 
     deadline = time.monotonic() + timeout
@@ -211,7 +224,7 @@ def wait_until(check, timeout: float = 10.0):
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError("timed out")
+    raise AssertionError("timed out" + (f"\n{explain()}" if explain else ""))
 
 
 def agent_state(user) -> str:

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.sip, pytest.mark.browser]
 
 
 @pytest.fixture
-def softphone_peers(app, live_server, tmp_path):
+def softphone_peers(app, live_server, tmp_path, request):
     require_peers("rtpengine")
     running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"], softphones=True)
     saved = {key: app.config.get(key) for key in ("KAMAILIO_XHTTP_URL", "RECORDINGS_DIR", "SOFTPHONE_WS_URL")}
@@ -33,6 +33,7 @@ def softphone_peers(app, live_server, tmp_path):
     running.start_kamailio()
     yield running
     running.stop()
+    running.tell(request)
     app.config.update(saved)
 
 
@@ -46,8 +47,16 @@ def benefit_agent(app):
     return agent
 
 
-def _wait_until(check, timeout: float = 15.0):
-    return wait_until(check, timeout)
+def _wait_until(check, timeout: float = 15.0, explain=None):
+    return wait_until(check, timeout, explain)
+
+
+def _peers_said(peers: Peers, *names: str, page=None) -> str:
+    """The last words of each named log (and the flash messages of `page`), for a failure message."""
+    said = [f"--- {name} ---\n{peers.log(name)[-3000:]}" for name in names]
+    if page is not None:
+        said.insert(0, "--- page says --- " + " | ".join(page.locator(".flash, .alert").all_inner_texts()))
+    return "\n".join(said)
 
 
 def _call() -> Contact | None:
@@ -181,7 +190,8 @@ def test_an_agent_on_the_softphone_transfers_a_caller_from_the_voice_menu_to_a_c
         workspace.wait_for_selector("#agent-bar .agent-talk")
         workspace.select_option("#agent-bar select[name=target]", "agent2")
         workspace.click("#agent-bar button[value=consult]")
-        _wait_until(lambda: "Call established" in peers.log("phone-agent2.log"))
+        _wait_until(lambda: "Call established" in peers.log("phone-agent2.log"),
+                    explain=lambda: _peers_said(peers, "media.log", "phone-agent2.log", "kamailio.log", page=workspace))
         workspace.wait_for_selector("#agent-bar button[value=transfer]")
         workspace.click("#agent-bar button[value=transfer]")
         _wait_until(lambda: _call().agent_id == colleague.id)

@@ -1,9 +1,10 @@
-"""The voice-menu media component's own pieces, without a network: the mixer, the checks on the
-agent's commands, and the conversion of spoken prompts to phone audio."""
+"""The voice-menu media component's own pieces, without a SIP peer: the mixer, the checks on the
+agent's commands, the choice of RTP ports, and the conversion of spoken prompts to phone audio."""
 
 from __future__ import annotations
 
 import math
+import socket
 import struct
 import wave
 from types import SimpleNamespace
@@ -11,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from telephony_adapter.media import prompts
+from telephony_adapter.media.server import MediaPhone, NoPortsAvailableError
 from telephony_adapter.media.talk import SILENCE, CommandRefused, Talk, mix
 
 
@@ -40,6 +42,36 @@ def test_an_agent_must_consult_before_bringing_the_colleague_in_or_handing_over(
     with pytest.raises(CommandRefused, match="已有咨询"):
         talk.command("consult", "zhao")
     talk.command("cancel", None)  # a colleague who does not answer can always be given up
+
+
+def test_a_call_never_gets_an_rtp_port_another_program_holds():
+    """A browser's WebRTC or a phone's RTP may sit on a port of the media range; the call takes
+    another, and when every port is held it is refused outright rather than left without audio."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
+        held.bind(("127.0.0.1", 0))
+        busy = held.getsockname()[1]
+        free = next(p for p in (busy + 1, busy - 1) if _bindable_now(p))
+        low, high = min(busy, free), max(busy, free)
+        phone = MediaPhone("127.0.0.1", 5060, "ivr", "", myIP="127.0.0.1", sipPort=0, rtpPortLow=low,
+                           rtpPortHigh=high)
+        drawn = set()
+        for _ in range(20):  # pyVoIP draws at random between the two: the held one must never win
+            drawn.add(phone.request_port())
+            phone.assignedPorts.remove(free)
+        assert drawn == {free}
+        phone.rtpPortLow = phone.rtpPortHigh = busy
+        with pytest.raises(NoPortsAvailableError):
+            phone.request_port()
+        assert phone.assignedPorts == []  # nothing is left handed out by the refused search
+
+
+def _bindable_now(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def test_a_prompt_becomes_8_khz_unsigned_8_bit_audio(tmp_path):

@@ -21,13 +21,14 @@ pytestmark = pytest.mark.sip
 
 
 @pytest.fixture
-def peers(app, live_server, tmp_path):
+def peers(app, live_server, tmp_path, request):
     require_peers()
     running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"])
     app.config["KAMAILIO_XHTTP_URL"] = running.xhttp_url
     running.start_kamailio()
     yield running
     running.stop()
+    running.tell(request)
     app.config["KAMAILIO_XHTTP_URL"] = None
 
 
@@ -93,7 +94,7 @@ def test_a_caller_who_hangs_up_while_held_is_recorded_as_abandoned(peers, staffe
 
 
 @pytest.fixture
-def recorded_peers(app, live_server, tmp_path):
+def recorded_peers(app, live_server, tmp_path, request):
     require_peers("rtpengine")
     running = Peers(tmp_path, live_server, app.config["CTI_TOKEN"], record=True)
     app.config["RECORDINGS_DIR"] = str(running.recordings)
@@ -101,6 +102,7 @@ def recorded_peers(app, live_server, tmp_path):
     running.start_kamailio()
     yield running
     running.stop()
+    running.tell(request)
     app.config["RECORDINGS_DIR"] = None
 
 

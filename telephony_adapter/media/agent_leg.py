@@ -71,6 +71,10 @@ class AgentLeg:
         self.ended = threading.Event()
         self._lock = threading.Lock()
         self._invite = self._request("INVITE", self.uri, self.branch, 1, body=self._sdp())
+
+    def start(self) -> None:
+        """Send the INVITE (once the media server routes this Call-ID's messages here)."""
+        log.info("leg %s dialling %s", self.call_id, self.uri)
         self._send(self._invite)
 
     # --- what the proxy says ------------------------------------------------------------------
@@ -87,6 +91,7 @@ class AgentLeg:
         with self._lock:
             if code < 200:
                 return
+            log.info("leg %s to %s: %s", self.call_id, self.uri, first)
             if code < 300:
                 self._answered(message, found)
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import socket
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,7 @@ from urllib.parse import unquote
 
 import requests
 from pyVoIP.SIP import SIPMessage
-from pyVoIP.VoIP import VoIPCall, VoIPPhone
+from pyVoIP.VoIP import NoPortsAvailableError, VoIPCall, VoIPPhone
 
 from telephony_adapter.media.agent_leg import AgentLeg
 from telephony_adapter.media.conversation import Conversation
@@ -68,12 +69,41 @@ class PlatformClient:
             return {"action": "error"}
 
 
+class MediaPhone(VoIPPhone):
+    """pyVoIP's phone, choosing only RTP ports that can be bound now. pyVoIP picks at random among
+    the ports it has not handed out itself; one another program holds (a browser's WebRTC, a
+    phone's RTP) failed the call's audio when it started: the caller heard nothing, or the 200 from
+    a colleague's phone was never acknowledged and the consult hung."""
+
+    def request_port(self, blocking: bool = True) -> int:
+        held: list[int] = []
+        try:
+            for _ in range(self.rtpPortHigh - self.rtpPortLow + 1):
+                port = super().request_port(blocking)
+                if _bindable(self.myIP, port):
+                    return port
+                held.append(port)  # kept in assignedPorts while looking further, so not drawn again
+            raise NoPortsAvailableError("every RTP port of the range is in use")
+        finally:
+            for port in held:
+                self.assignedPorts.remove(port)
+
+
+def _bindable(ip: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
 class MediaServer:
     def __init__(self, proxy: tuple[str, int], extension: str, platform, prompts: Prompts,
                  my_ip: str = "127.0.0.1", sip_port: int = 5070, rtp_ports: tuple[int, int] = (30000, 30999)) -> None:
         self.platform = platform
         self.prompts = prompts
-        self.phone = VoIPPhone(proxy[0], proxy[1], extension, "", myIP=my_ip, callCallback=self._caller,
+        self.phone = MediaPhone(proxy[0], proxy[1], extension, "", myIP=my_ip, callCallback=self._caller,
                                sipPort=sip_port, rtpPortLow=rtp_ports[0], rtpPortHigh=rtp_ports[1])
         self.legs: dict[str, AgentLeg] = {}
         self.talks: dict[str, Talk] = {}  # by the caller's Call-ID: the calls an agent is talking on
@@ -98,9 +128,10 @@ class MediaServer:
         self.phone.stop()
 
     def dial(self, number: str) -> AgentLeg:
+        leg = AgentLeg(self.phone, number)
         with self._legs_lock:
-            leg = AgentLeg(self.phone, number)
             self.legs[leg.call_id] = leg
+        leg.start()  # only now: an answer that came before the leg is known here would go to pyVoIP
         return leg
 
     def forget(self, leg: AgentLeg) -> None:
