@@ -239,3 +239,46 @@ def test_the_template_reads_back_as_a_valid_import(client, auth):
     assert template.status_code == 200
     _upload(client, template.data)
     assert (_latest().valid_rows, _latest().invalid_rows) == (2, 0)
+
+
+def test_a_large_import_whose_job_was_lost_is_queued_again_and_finishes(client, auth):
+    """Redis restarted empty while a 5,000-row file waited to be checked, and the worker writing it
+    died: the periodic recovery sees, from rq, that the import's job is gone or dead and queues the
+    step again; a job still waiting is left alone; a job that keeps dying ends the wait with a
+    message instead of 校验中 for ever."""
+    from rq.job import Job
+
+    from worker.jobs import recover_lost_jobs
+
+    _manager(auth)
+    _upload(client, csv_bytes(rows_of(5000)), name="big.csv")
+    imp = _latest()
+    queue = Queue("default", connection=get_redis())
+    assert imp.status == "validating" and queue.count == 1
+    assert imports.requeue_lost() == []  # its job is still waiting: nothing to recover
+    queue.empty()  # Redis lost the job; the import still says 校验中
+    assert recover_lost_jobs()["person_imports"] == 1 and queue.count == 1
+    _run_jobs()
+    db.session.expire_all()
+    assert (_latest().status, _latest().valid_rows) == ("previewed", 5000)
+
+    _commit(client, imp.id, mode="lenient")
+    db.session.expire_all()
+    job = Job.fetch(_latest().job_id, connection=get_redis())
+    queue.remove(job)
+    job.set_status("failed")  # what rq records for a job whose worker was killed under it
+    assert imports.requeue_lost() == [imp.id]
+    _run_jobs()
+    db.session.expire_all()
+    assert (_latest().status, _latest().written_rows) == ("done", 5000) and _count(Person) == 5000
+
+    _upload(client, csv_bytes(rows_of(5000)), name="again.csv")
+    again = _latest()
+    for _ in range(imports.MAX_REQUEUES):
+        queue.empty()
+        assert imports.requeue_lost() == [again.id]
+    queue.empty()
+    assert imports.requeue_lost() == []
+    db.session.expire_all()
+    assert _latest().status == "failed" and "后台任务多次中断" in _latest().message
+    assert "后台任务多次中断" in client.get(f"/people/imports/{again.id}").get_data(as_text=True)

@@ -54,14 +54,17 @@ def send_chat_message(message_id: int) -> str:
 
 def recover_lost_jobs() -> dict[str, int]:
     """Work whose job was lost (a worker killed mid-job, Redis restarted empty) is queued again from
-    what the database says is unfinished: chat replies still pending, report files still unbuilt."""
+    what the database says is unfinished: chat replies still pending, report files still unbuilt,
+    large person imports still being checked or written."""
+    from app.people import imports
     from app.reports import exports
     from telephony_adapter import chats
     from workflows import clock
 
     with job_app_context():
         return {"chat_messages": len(chats.resend_stalled(clock.now())),
-                "report_files": len(exports.requeue_stalled(clock.now()))}
+                "report_files": len(exports.requeue_stalled(clock.now())),
+                "person_imports": len(imports.requeue_lost())}
 
 
 def build_report(file_id: int) -> str:

@@ -272,6 +272,49 @@ def _row_from_list(item: list) -> importer.ValidRow:
                              [tuple(p) for p in phones], kind, status, unit, region, notes)
 
 
+# --- recovery --------------------------------------------------------------------------------------
+JOBS = {"validating": "worker.people_import.validate", "committing": "worker.people_import.commit"}
+LOST_JOB_STATUSES = ("failed", "stopped", "canceled")  # a job that died with its worker ends as failed
+MAX_REQUEUES = 2
+
+
+def requeue_lost() -> list[int]:
+    """Large imports whose job is gone (Redis restarted empty) or died with its worker are queued
+    again: checking and writing both simply run again. Asked by rq, not by the clock, since a large
+    file may rightly take hours. After MAX_REQUEUES the import is marked failed, so the page stops
+    waiting for a job that keeps dying."""
+    import redis
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from app.redis_client import get_redis
+
+    waiting = db.session.scalars(select(PersonImport).where(PersonImport.status.in_(tuple(JOBS)),
+                                                            PersonImport.job_id.is_not(None))).all()
+    requeued = []
+    for imp in waiting:
+        try:
+            try:
+                status = Job.fetch(imp.job_id, connection=get_redis()).get_status()
+            except NoSuchJobError:
+                status = None
+            if status is not None and status not in LOST_JOB_STATUSES:
+                continue
+            attempts = get_redis().incr(f"hotline:requeued:import:{imp.id}")
+            get_redis().expire(f"hotline:requeued:import:{imp.id}", 7 * 86400)
+        except redis.RedisError:
+            break  # Redis away: the next sweep asks again
+        if attempts > MAX_REQUEUES:
+            _finish(imp, "failed", "后台任务多次中断，未能完成。已写入的部分保持不变（重复导入不会重复写入），"
+                                   "请重新上传或重新执行导入。")
+            continue
+        log.warning("person import %s had lost its job (%s); queued again", imp.id, status or "gone")
+        _enqueue(imp, JOBS[imp.status])
+        requeued.append(imp.id)
+    db.session.rollback()
+    return requeued
+
+
 def _enqueue(imp: PersonImport, job: str) -> None:
     from app.jobs import enqueue
 
