@@ -90,3 +90,62 @@ def test_a_prompt_becomes_8_khz_unsigned_8_bit_audio(tmp_path):
 def test_without_espeak_a_prompt_is_a_second_of_silence_and_the_call_goes_on(tmp_path, monkeypatch):
     monkeypatch.setattr(prompts.shutil, "which", lambda name: None)
     assert prompts.Prompts(tmp_path).audio("您好") == b"\x80" * 8000
+
+
+class _Wire:
+    """What the leg sends, instead of a UDP socket to the proxy."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def sendto(self, data: bytes, _address) -> None:
+        self.sent.append(data.decode())
+
+    def invites(self) -> int:
+        return sum(1 for text in self.sent if text.startswith("INVITE "))
+
+
+def _leg(monkeypatch, t1: float):
+    from telephony_adapter.media import agent_leg
+
+    monkeypatch.setattr(agent_leg, "T1", t1)
+    monkeypatch.setattr(agent_leg, "TIMER_B", 64 * t1)
+    wire = _Wire()
+    phone = SimpleNamespace(sip=SimpleNamespace(out=wire, myPort=5070), myIP="127.0.0.1", server="127.0.0.1",
+                            port=5060, username="ivr", assignedPorts=[], request_port=lambda: 30000)
+    return agent_leg.AgentLeg(phone, "agent2"), wire
+
+
+def _response(leg, status: str) -> object:
+    from pyVoIP.SIP import SIPMessage
+
+    return SIPMessage((f"SIP/2.0 {status}\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch={leg.branch}\r\n"
+                       f"From: <sip:ivr@127.0.0.1>;tag={leg.local_tag}\r\nTo: <{leg.uri}>\r\n"
+                       f"Call-ID: {leg.call_id}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").encode())
+
+
+def test_an_invite_the_network_lost_is_sent_again_until_the_proxy_answers(monkeypatch):
+    """Over UDP the consult's INVITE may be lost: it goes again after T1, 2·T1, 4·T1 … and stops at
+    the proxy's first answer (100 Trying); nothing is sent before start()."""
+    import time
+
+    leg, wire = _leg(monkeypatch, t1=0.05)
+    assert wire.sent == []  # the media server registers the leg first, then starts it
+    leg.start()
+    deadline = time.monotonic() + 5
+    while wire.invites() < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert wire.invites() >= 4 and len(set(wire.sent)) == 1  # the same request, same branch: a retransmission
+    leg.on_message(_response(leg, "100 Trying"))
+    sent = wire.invites()
+    time.sleep(0.5)  # longer than the next interval would be
+    assert wire.invites() == sent and leg.state == "dialing"
+
+
+def test_an_invite_nobody_answers_fails_the_leg_after_timer_b(monkeypatch):
+    """No answer at all (the proxy is down): after 64·T1 the leg ends as 408, so the talk goes back
+    to the caller instead of consulting for ever."""
+    leg, wire = _leg(monkeypatch, t1=0.02)
+    leg.start()
+    assert leg.ended.wait(5)
+    assert (leg.state, leg.final_status) == ("ended", 408) and 4 <= wire.invites() <= 8

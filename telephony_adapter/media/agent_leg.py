@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 
 from pyVoIP import RTP
@@ -18,6 +19,8 @@ from pyVoIP.SIP import SIPMessage, SIPMessageType
 from pyVoIP.VoIP import CallState, VoIPCall
 
 log = logging.getLogger(__name__)
+T1 = 0.5  # RFC 3261's round-trip estimate: an unanswered INVITE goes again after T1, 2·T1, 4·T1 …
+TIMER_B = 64 * T1  # … and with no answer at all by then, the call has failed
 COMPACT = {"i": "call-id", "f": "from", "t": "to", "v": "via", "m": "contact"}
 
 
@@ -69,6 +72,7 @@ class AgentLeg:
         self.remote_target = ""
         self.route_set: list[str] = []
         self.ended = threading.Event()
+        self._heard = threading.Event()  # any response to the INVITE: stop sending it again
         self._lock = threading.Lock()
         self._invite = self._request("INVITE", self.uri, self.branch, 1, body=self._sdp())
 
@@ -76,6 +80,25 @@ class AgentLeg:
         """Send the INVITE (once the media server routes this Call-ID's messages here)."""
         log.info("leg %s dialling %s", self.call_id, self.uri)
         self._send(self._invite)
+        threading.Thread(target=self._retransmit, daemon=True, name=f"invite-{self.call_id[:8]}").start()
+
+    def _retransmit(self) -> None:
+        """Over UDP a request may be lost: the INVITE is sent again at T1, 2·T1, 4·T1 … until any
+        response arrives; with none within Timer B the leg fails as 408 (RFC 3261 §17.1.1.2).
+        Kamailio absorbs a copy of an INVITE it already relayed, and the platform answers a
+        repeated routing question the same."""
+        interval, deadline = T1, time.monotonic() + TIMER_B
+        while not self._heard.wait(min(interval, max(0.0, deadline - time.monotonic()))):
+            with self._lock:
+                if self.state != "dialing":
+                    return
+                if time.monotonic() >= deadline:
+                    log.warning("leg %s to %s: no answer to the INVITE", self.call_id, self.uri)
+                    self.final_status = 408
+                    self._end()
+                    return
+                self._send(self._invite)
+            interval *= 2
 
     # --- what the proxy says ------------------------------------------------------------------
 
@@ -88,6 +111,7 @@ class AgentLeg:
         code = int(first.split(" ", 2)[1])
         if not header(found, "cseq") or not header(found, "cseq")[0].upper().endswith("INVITE"):
             return  # the answer to our BYE or CANCEL: nothing more to do
+        self._heard.set()
         with self._lock:
             if code < 200:
                 return
@@ -153,6 +177,7 @@ class AgentLeg:
             self.phone.assignedPorts.remove(self.port)
         self.state = "ended"
         self.ended.set()
+        self._heard.set()
 
     # --- the requests -------------------------------------------------------------------------
 
