@@ -291,17 +291,18 @@ def requeue_lost() -> list[int]:
 
     waiting = db.session.scalars(select(PersonImport).where(PersonImport.status.in_(tuple(JOBS)),
                                                             PersonImport.job_id.is_not(None))).all()
-    requeued = []
+    requeued, connection = [], get_redis()
     for imp in waiting:
         try:
             try:
-                status = Job.fetch(imp.job_id, connection=get_redis()).get_status()
+                status = Job.fetch(imp.job_id, connection=connection).get_status()
             except NoSuchJobError:
                 status = None
             if status is not None and status not in LOST_JOB_STATUSES:
                 continue
-            attempts = get_redis().incr(f"hotline:requeued:import:{imp.id}")
-            get_redis().expire(f"hotline:requeued:import:{imp.id}", 7 * 86400)
+            mark = f"hotline:requeued:import:{imp.id}"
+            attempts = connection.incr(mark)
+            connection.expire(mark, 7 * 86400)
         except redis.RedisError:
             break  # Redis away: the next sweep asks again
         if attempts > MAX_REQUEUES:
