@@ -190,9 +190,15 @@ def _error_report(problems: list[importer.Problem], path: Path) -> None:
 
 
 # --- commit -------------------------------------------------------------------------------------------
+def committable(imp: PersonImport) -> bool:
+    """Checked rows wait to be written: after the preview, or after a write that failed. An import
+    whose check failed has none; only a new upload helps it."""
+    return imp.status in ("previewed", "failed") and _file(imp, ".rows").exists()
+
+
 def commit(user: User, imp: PersonImport, mode: str, background: bool = True) -> str:
     """Write the checked rows (here, or as a job for a large file); returns what happened, in Chinese."""
-    if imp.status not in ("previewed", "failed") or not _file(imp, ".rows").exists():
+    if not committable(imp):
         raise ImportRefused(f"该批次当前状态为“{imp.status_label}”，不能导入。")
     imp.mode = mode if mode in ("strict", "lenient") else imp.mode
     imp.committed_by_id = user.id
@@ -306,8 +312,9 @@ def requeue_lost() -> list[int]:
         except redis.RedisError:
             break  # Redis away: the next sweep asks again
         if attempts > MAX_REQUEUES:
-            _finish(imp, "failed", "后台任务多次中断，未能完成。已写入的部分保持不变（重复导入不会重复写入），"
-                                   "请重新上传或重新执行导入。")
+            _finish(imp, "failed", "后台任务多次中断，未能完成。" + (
+                "请重新上传文件。" if imp.status == "validating"
+                else "已写入的部分保持不变（重复导入不会重复写入），请重新执行导入。"))
             continue
         log.warning("person import %s had lost its job (%s); queued again", imp.id, status or "gone")
         _enqueue(imp, JOBS[imp.status])

@@ -44,7 +44,8 @@ def import_detail(import_id: int):
     imp = _import(import_id)
     form = CommitForm(mode=imp.mode)
     return render_template("people/import_detail.html", imp=imp, preview=imports.preview_of(imp), form=form,
-                           earlier=imports.earlier_imports_of(imp), has_report=imports.report_file(imp) is not None)
+                           committable=imports.committable(imp), earlier=imports.earlier_imports_of(imp),
+                           has_report=imports.report_file(imp) is not None)
 
 
 @bp.route("/imports/<int:import_id>/status.json")
