@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from app.extensions import db
-from app.models import AuditEntry, ProcessInstance, ProcessVersion, Ticket
+from app.models import AuditEntry, ProcessInstance, ProcessVersion, Ticket, TicketSequence
 from tests.concurrency import in_threads
 from tests.loop import COMPLAINT, do, handled_round, staff, task_names, tasks
 from workflows import engine, serialization, specs
@@ -43,6 +43,18 @@ def test_ticket_numbers_stay_unique_when_agents_record_at_the_same_moment(app):
     results = in_threads(app, 6, lambda i: engine.start_ticket(COMPLAINT, s.agent).number)
     assert all(isinstance(r, str) for r in results), results
     assert sorted(int(n.split("-")[1]) for n in results) == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_ten_thousandth_ticket_of_a_day_keeps_a_readable_number(app):
+    """A busy day passes 9999 tickets: the number grows a digit instead of being cut to four."""
+    s = staff()
+    first = engine.start_ticket(COMPLAINT, s.agent).number
+    day = first.split("-")[0]
+    assert first == f"{day}-0001"
+    db.session.execute(update(TicketSequence).values(last_value=9998))
+    db.session.commit()
+    assert engine.start_ticket(COMPLAINT, s.agent).number == f"{day}-9999"
+    assert engine.start_ticket(COMPLAINT, s.agent).number == f"{day}-10000"
 
 
 def test_a_restart_mid_loop_resumes_from_the_stored_state(app):

@@ -24,7 +24,6 @@ from app.models import DeliveredMessage
 from app.models.tickets import SLA_EVENTS
 from workflows import audit_trail, clock, forms, projection, serialization, specs, step_store
 from workflows.audit_trail import Actor
-from workflows.numbering import next_ticket_number
 from workflows.script_engine import make_script_engine
 from workflows.sla import SlaPolicy, iso, parse_iso, script_helpers
 from workflows.step_store import StepWrites, TicketRow
@@ -278,15 +277,15 @@ def _start(intake: dict, actor: Actor) -> Step:
     if len(ready) != 1 or projection.task_property(ready[0], "form") != "intake":
         raise StepRefused("流程的第一步不是受理，无法新建工单")
     data = _validated(parsed, ready[0], intake)
-    values = {name: None for name in step_store.TICKET_FIELDS}
-    values.update(number=next_ticket_number(now), channel="phone", urgency="normal", owner_id=actor.user_id,
-                  status="intake", category=data["category"], subject=data["subject"], content=data["content"],
+    values = {name: None for name in step_store.TICKET_FIELDS if name not in ("id", "number")}
+    values.update(channel="phone", urgency="normal", owner_id=actor.user_id, status="intake",
+                  category=data["category"], subject=data["subject"], content=data["content"],
                   redispatch_count=0, sla_state="ok", created_at=now, updated_at=now)
-    values["id"] = step_store.insert_ticket({k: v for k, v in values.items() if k != "id"})
-    instance = {"ticket_id": values["id"], "version_id": version_id, "status": "running",
-                "serializer_version": serialization.SERIALIZER_VERSION, "next_timer_at": None,
-                "lock_version": 1, "updated_at": now}
-    instance["id"] = step_store.insert_instance({**instance, "state": b"", "created_at": now})
+    instance = {"version_id": version_id, "status": "running", "serializer_version": serialization.SERIALIZER_VERSION,
+                "next_timer_at": None, "lock_version": 1, "updated_at": now}
+    values["id"], values["number"], instance["id"] = step_store.create(
+        values, {**instance, "state": b"", "created_at": now}, now)
+    instance["ticket_id"] = values["id"]
     step = Step(step_store.TicketRow(values), instance, workflow, parsed, ready_before=set())
     ready[0].set_data(**data)
     ready[0].run()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,12 +26,28 @@ def _statement(dialect: str):
     return _statements[dialect]
 
 
-def next_ticket_number(moment: datetime) -> str:
-    """Take the next number of the local day, inside the caller's transaction.
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(display_zone()).date()
+
+
+def number_prefix(day: date) -> str:
+    return f"{day:%Y%m%d}-"
+
+
+def number_of(day: date, value: int) -> str:
+    return f"{number_prefix(day)}{value:04d}"
+
+
+# The same number written by PostgreSQL itself, when a ticket's insert takes its number in the
+# same statement (`step_sql_pg.create`): the day's prefix as a parameter, the value padded to 4.
+PG_NUMBER_SQL = "%(number_prefix)s || lpad({value}::text, greatest(4, length({value}::text)), '0')"
+
+
+def next_number(day: date) -> str:
+    """Take the next number of `day`, inside the caller's transaction.
 
     One upsert creates the day's row or counts it up and returns the value; it holds the row's
     lock until the step commits, so two agents recording at the same instant get consecutive
     numbers, never the same one."""
-    day = moment.astimezone(display_zone()).date()
     value = db.session.execute(_statement(db.engine.dialect.name), {"day": day}).scalar_one()
-    return f"{day:%Y%m%d}-{value:04d}"
+    return number_of(day, value)

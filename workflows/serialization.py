@@ -8,6 +8,7 @@ import zlib
 from collections import OrderedDict
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_FORMAT
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -78,18 +79,27 @@ def _reuse_key(task) -> tuple | None:
     return None
 
 
+def _encode(value) -> str:
+    """JSON text as `json` writes it, by orjson, several times faster: a step's dump encodes a
+    dozen task dicts. What orjson refuses (an integer beyond 64 bits in task data) goes to `json`."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return _JSON.encode(value)
+
+
 def _tasks_json(workflow, cache: dict, kept: dict) -> str:
     parts = []
     for task_id, task in workflow.tasks.items():
         key = _reuse_key(task)
         hit = cache.get(task_id)
         if key is not None and hit is not None and hit[0] == key:
-            fragment = hit[1]
+            part = hit[1]
         else:
-            fragment = _JSON.encode(_registry.convert(task))
+            part = f'"{task_id}":{_encode(_registry.convert(task))}'
         if key is not None:
-            kept[task_id] = (key, fragment)
-        parts.append(f'"{task_id}":{fragment}')
+            kept[task_id] = (key, part)
+        parts.append(part)
     return "{" + ",".join(parts) + "}"
 
 
@@ -101,7 +111,7 @@ def _fields(workflow) -> dict:
 
 
 def _with_tasks(fields: dict, tasks: str) -> str:
-    head = _JSON.encode(fields)
+    head = _encode(fields)
     return f'{head[:-1]},"tasks":{tasks}}}'
 
 

@@ -10,10 +10,11 @@ always parameters (hence the `noqa: S608` marks)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from app.extensions import db
+from workflows.numbering import PG_NUMBER_SQL, number_prefix
 
 OPEN_TASK_COLUMNS = ("id", "instance_id", "ticket_id", "task_name", "title", "form", "role", "department_id",
                      "assignee_id", "due_at", "created_at")
@@ -56,29 +57,62 @@ def _rows_in(table: str, columns: tuple[str, ...], param: str) -> str:
             f"FROM json_populate_recordset(NULL::{table}, %({param})s::json) WHERE EXISTS (SELECT 1 FROM i)")
 
 
-def _save_text(ticket_columns: tuple[str, ...]) -> str:
+def _save_text(ticket_columns: tuple[str, ...], all_gone: bool, moved: bool) -> str:
     clauses = ["i AS (UPDATE process_instance SET state = %(state)s, status = %(status)s, "
                "next_timer_at = %(next_timer_at)s, lock_version = lock_version + 1, updated_at = %(now)s "
                "WHERE id = %(instance_id)s AND lock_version = %(lock_version)s RETURNING id)"]
     if ticket_columns:
         sets = ", ".join(f"{name} = %(t_{name})s" for name in ticket_columns)
         clauses.append(f"t AS (UPDATE ticket SET {sets} WHERE id = %(ticket_id)s AND EXISTS (SELECT 1 FROM i))")  # noqa: S608
-    clauses.append("d AS (DELETE FROM open_task WHERE id = ANY(%(gone)s::varchar[]) AND EXISTS (SELECT 1 FROM i))")
+    if all_gone:
+        clauses.append("d AS (DELETE FROM open_task WHERE instance_id = %(instance_id)s AND EXISTS (SELECT 1 FROM i))")
+    else:
+        clauses.append("d AS (DELETE FROM open_task WHERE id = ANY(%(gone)s::varchar[]) AND EXISTS (SELECT 1 FROM i))")
+    if moved:
+        # A new round went to another department: its open department tasks follow. The rows the
+        # clause above deletes are left out, as one statement must not change a row twice.
+        clauses.append("m AS (UPDATE open_task SET department_id = %(moved_to)s WHERE instance_id = %(instance_id)s "
+                       "AND department_id IS NOT NULL AND id <> ALL(%(gone)s::varchar[]) AND EXISTS (SELECT 1 FROM i))")
     clauses.append(f"o AS ({_rows_in('open_task', OPEN_TASK_COLUMNS, 'open_tasks')})")
     clauses.append(f"a AS ({_rows_in('audit_entry', AUDIT_COLUMNS, 'audit_entries')})")
     return "WITH " + ", ".join(clauses) + " SELECT count(*) FROM i"  # noqa: S608
 
 
-def save(instance: dict, state: bytes, changed: dict[str, Any], ticket_id: int, gone: list[str],
-         open_tasks: list[dict], audit_entries: list[dict], now: datetime) -> bool:
+def save(instance: dict, state: bytes, changed: dict[str, Any], ticket_id: int, gone: list[str], all_gone: bool,
+         moved_to: int | None, open_tasks: list[dict], audit_entries: list[dict], now: datetime) -> bool:
     columns = tuple(sorted(changed))
-    text = _texts.get(("save", columns))
+    key = ("save", columns, all_gone, moved_to is not None)
+    text = _texts.get(key)
     if text is None:
-        text = _texts[("save", columns)] = _save_text(columns)
+        text = _texts[key] = _save_text(columns, all_gone, moved_to is not None)
     params: dict[str, Any] = {"state": state, "status": instance["status"], "next_timer_at": instance["next_timer_at"],
                               "now": now, "instance_id": instance["id"], "lock_version": instance["lock_version"],
-                              "ticket_id": ticket_id, "gone": gone}
+                              "ticket_id": ticket_id, "gone": gone, "moved_to": moved_to}
     params.update({f"t_{name}": value for name, value in changed.items()})
     params["open_tasks"] = _JSON.encode(open_tasks)
     params["audit_entries"] = _JSON.encode(audit_entries)
     return _driver().execute(text, params).fetchone()[0] == 1
+
+
+def create(ticket_values: dict[str, Any], instance_values: dict[str, Any], day: date) -> tuple[int, str, int]:
+    """A new ticket and its process instance in one statement: the day's ticket number counted up
+    (its row stays locked until commit, as `numbering` explains), the ticket inserted with that
+    number, the instance with the ticket's id. Returns (ticket id, number, instance id)."""
+    ticket_columns, instance_columns = tuple(ticket_values), tuple(instance_values)
+    key = ("create", ticket_columns, instance_columns)
+    text = _texts.get(key)
+    if text is None:
+        number = PG_NUMBER_SQL.format(value="(SELECT last_value FROM n)")
+        text = _texts[key] = (
+            "WITH n AS (INSERT INTO ticket_sequence (day, last_value) VALUES (%(day)s, 1) ON CONFLICT (day) "  # noqa: S608
+            "DO UPDATE SET last_value = ticket_sequence.last_value + 1 RETURNING last_value), "
+            f"t AS (INSERT INTO ticket ({', '.join(ticket_columns)}, number) "
+            f"VALUES ({', '.join(f'%(t_{name})s' for name in ticket_columns)}, {number}) RETURNING id, number), "
+            f"i AS (INSERT INTO process_instance ({', '.join(instance_columns)}, ticket_id) "
+            f"VALUES ({', '.join(f'%(i_{name})s' for name in instance_columns)}, (SELECT id FROM t)) RETURNING id) "
+            "SELECT t.id, t.number, i.id FROM t, i")
+    params: dict[str, Any] = {"day": day, "number_prefix": number_prefix(day)}
+    params.update({f"t_{name}": value for name, value in ticket_values.items()})
+    params.update({f"i_{name}": value for name, value in instance_values.items()})
+    ticket_id, number, instance_id = _driver().execute(text, params).fetchone()
+    return ticket_id, number, instance_id

@@ -17,6 +17,7 @@ from sqlalchemy.sql import Executable
 from app.extensions import db
 from app.models import AuditEntry, DeliveredMessage, Department, OpenTask, ProcessInstance, SlaEvent, Ticket
 from workflows import step_sql_pg
+from workflows.numbering import local_day, next_number
 
 _instance = ProcessInstance.__table__
 _ticket = Ticket.__table__
@@ -134,23 +135,28 @@ def stored_state(instance_id: int) -> bytes:
     return db.session.scalar(select(_instance.c.state).where(_instance.c.id == instance_id))
 
 
-def insert_ticket(values: dict[str, Any]) -> int:
-    statement = _statement("insert_ticket", lambda: insert(_ticket).returning(_ticket.c.id))
-    return db.session.execute(statement, values).scalar_one()
-
-
-def insert_instance(values: dict[str, Any]) -> int:
-    statement = _statement("insert_instance", lambda: insert(_instance).returning(_instance.c.id))
-    return db.session.execute(statement, values).scalar_one()
+def create(ticket_values: dict[str, Any], instance_values: dict[str, Any], now: datetime) -> tuple[int, str, int]:
+    """Insert a new ticket, numbered by the day of `now`, and its process instance; returns
+    (ticket id, number, instance id). Neither dict names the ids or the number."""
+    day = local_day(now)
+    if _on_postgresql():
+        return step_sql_pg.create(ticket_values, instance_values, day)
+    number = next_number(day)
+    ticket_statement = _statement("insert_ticket", lambda: insert(_ticket).returning(_ticket.c.id))
+    ticket_id = db.session.execute(ticket_statement, {**ticket_values, "number": number}).scalar_one()
+    instance_statement = _statement("insert_instance", lambda: insert(_instance).returning(_instance.c.id))
+    instance_id = db.session.execute(instance_statement, {**instance_values, "ticket_id": ticket_id}).scalar_one()
+    return ticket_id, number, instance_id
 
 
 def save(instance: dict, state: bytes, ticket: TicketRow, writes: StepWrites, now: datetime) -> bool:
     """Write the step; False when the instance's lock version moved (nothing is then kept,
     the caller rolls back)."""
-    if _on_postgresql() and not (writes.all_open_tasks_gone or writes.department_moved_to is not None
-                                 or writes.sla_events or writes.receipts):
-        # The common step in one statement; rarer shapes take the general path below.
+    if _on_postgresql() and not (writes.sla_events or writes.receipts):
+        # A user's step in one statement; a timer's or a message's (which add rows whose unique
+        # keys may clash) take the general path below.
         if not step_sql_pg.save(instance, state, ticket.changed(), ticket.id, sorted(writes.open_tasks_gone),
+                                writes.all_open_tasks_gone, writes.department_moved_to,
                                 writes.open_tasks_added, writes.audit_entries, now):
             return False
         instance["lock_version"] += 1
