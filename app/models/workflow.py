@@ -32,7 +32,7 @@ class ProcessVersion(db.Model):
 
 
 class ProcessInstance(db.Model):
-    """The engine state of one ticket: the serialized workflow without its spec, zlib-compressed.
+    """The engine state of one ticket: the serialized workflow without its spec, compressed (LZ4; zlib before).
 
     `lock_version` is SQLAlchemy's version counter: an UPDATE from a stale copy matches no row,
     so of two people completing the same task exactly one wins."""
