@@ -229,6 +229,9 @@ def _transferred(contact: Contact, event: CallEvent) -> None:
     presence.move(presence.presence(target.id, lock=True), "talking", event.at, contact_id=contact.id)
 
 
+PHONE_UNREGISTERED = "agent_unregistered"  # the hangup cause the switch reports when the agent's phone is gone
+
+
 def _hangup(contact: Contact, event: CallEvent) -> None:
     if contact.held_at is not None:
         contact.hold_seconds += _seconds(contact.held_at, event.at)
@@ -244,7 +247,12 @@ def _hangup(contact: Contact, event: CallEvent) -> None:
         if contact.state == "offered":
             contact.ring_seconds = _seconds(contact.offered_at, event.at)
             agent = presence.presence(contact.agent_id, lock=True)
-            presence.move(agent, "ready", event.at, idle_since=agent.idle_since)  # back to ready, keeps their turn
+            if contact.hangup_cause == PHONE_UNREGISTERED:
+                # The switch found no phone registered for them: the next call would fail the same
+                # way, so they stop being offered calls until they press 示闲 again.
+                presence.move(agent, "not_ready", event.at, reason="phone_unregistered")
+            else:
+                presence.move(agent, "ready", event.at, idle_since=agent.idle_since)  # back to ready, keeps their turn
     contact.state, contact.ended_at = "ended", event.at
 
 

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AgentPresence, CallQueue, Skill, UserSkill
+from app.models import AgentPresence, CallQueue, Contact, Skill, UserSkill
 from tests import factories
 from tests.conftest import screenshot, signed_in
 
@@ -189,5 +189,43 @@ def test_the_board_marks_an_agent_who_signs_in_from_outside_the_office(app, live
         screenshot(lead, "monitor-05-remote-seat")
     finally:
         app.config["OFFICE_NETWORKS"] = ""
+        lead.context.close()
+        agent.context.close()
+
+
+def test_an_agent_whose_phone_is_unplugged_shows_busy_with_the_reason_on_the_board_and_on_their_bar(
+        app, live_server, browser):
+    """王强 pressed 示闲 but his desk phone is unplugged: the call offered to him fails at the switch
+    (坐席话机未注册). The platform sets him 示忙 with the reason, so the lead sees why on the board and
+    he sees it on his own bar, and no more calls are offered to him until he presses 示闲 again."""
+    benefit = factories.skill("benefit", "待遇报销")
+    db.session.add(CallQueue(code="benefit", name="待遇报销", skill_id=benefit.id, min_level=1, ivr_digit="2"))
+    wang = factories.user("agent2", ["agent"], display_name="王强")
+    db.session.add(UserSkill(user_id=wang.id, skill_id=benefit.id, level=3))
+    db.session.commit()
+    factories.user("lead1", ["team_lead"], display_name="孙班长")
+    lead = signed_in(browser, live_server, "lead1", width=1400, height=800)
+    agent = signed_in(browser, live_server, "agent2")
+    try:
+        lead.goto(f"{live_server}/monitor/")
+        lead.wait_for_selector("#board-live.on")
+        agent.goto(f"{live_server}/inbox/")
+        agent.keyboard.press("F8")  # 示闲
+        lead.wait_for_selector(f"{_card('王强')}.state-ready", timeout=3000)
+        _event(live_server, "incoming", "unplugged-1", caller="13800000009")
+        _event(live_server, "queued", "unplugged-1", queue="benefit")
+        lead.wait_for_selector(f"{_card('王强')}.state-reserved", timeout=3000)
+        _event(live_server, "hangup", "unplugged-1", cause="agent_unregistered")
+        lead.wait_for_selector(f"{_card('王强')}.state-not_ready:has-text('话机未注册')", timeout=3000)
+        screenshot(lead, "monitor-06-phone-unregistered")
+        agent.reload()
+        assert agent.inner_text(".agent-state").strip().startswith("示忙（话机未注册）")
+        screenshot(agent, "monitor-07-agent-bar-phone-unregistered")
+        _event(live_server, "incoming", "unplugged-2", caller="13800000010")
+        _event(live_server, "queued", "unplugged-2", queue="benefit")
+        db.session.expire_all()
+        waiting = db.session.scalar(select(Contact).where(Contact.call_id == "unplugged-2"))
+        assert waiting.state == "queued" and waiting.agent_id is None  # not offered to him
+    finally:
         lead.context.close()
         agent.context.close()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CallQueue, Contact, IvrNode, UserSkill
+from app.models import AgentPresence, CallQueue, Contact, IvrNode, UserSkill
 from telephony_adapter import agents
 from tests import factories
 from tests.sip_peers import PROMPT_CACHE, Peers, agent_state, require_peers, wait_until
@@ -91,6 +91,29 @@ def test_a_caller_who_hangs_up_while_held_is_recorded_as_abandoned(peers, staffe
     assert caller.returncode == 0, caller.stdout.decode() + peers.log("kamailio.log")[-3000:]
     [call] = wait_until(lambda: [c for c in _calls() if c.state == "ended"])
     assert call.abandoned and call.hangup_cause == "caller_cancel" and call.wait_seconds >= 1.0
+
+
+def test_a_call_for_an_agent_whose_phone_is_unplugged_is_refused_at_once_and_they_are_set_busy(peers, staffed):
+    """agent1 pressed 示闲 but their desk phone is unplugged. The caller hears 480 at once rather
+    than ringing into silence, the call ends as 坐席话机未注册, agent1 is set 示忙（话机未注册）,
+    and the next caller goes to agent2, whose phone works."""
+    a1, a2, _ = staffed
+    peers.start_agent_phone(a2.username)
+    peers.wait_registered([a2.username])
+    _ready(a1)  # idle longest: the ACD offers the first call to agent1
+    _ready(a2)
+    started = time.monotonic()
+    refused = peers.call("uac_refused.xml", caller="13800000005", timeout=15)
+    assert refused.returncode == 0, refused.stdout.decode() + peers.log("kamailio.log")[-3000:]
+    assert time.monotonic() - started < 5  # answered, not retransmitted until sipp gave up
+    [call] = wait_until(lambda: [c for c in _calls() if c.state == "ended"])
+    assert call.agent_id == a1.id and call.hangup_label == "坐席话机未注册" and call.talk_seconds == 0
+    presence = db.session.get(AgentPresence, a1.id)
+    assert presence.state == "not_ready" and presence.state_label == "示忙（话机未注册）"
+    second = peers.call("uac_queue.xml", caller="13800000006")
+    assert second.returncode == 0, second.stdout.decode() + peers.log("kamailio.log")[-3000:]
+    calls = wait_until(lambda: len([c for c in _calls() if c.state == "ended"]) == 2 and _calls())
+    assert calls[1].agent_id == a2.id and calls[1].talk_seconds > 1
 
 
 @pytest.fixture

@@ -23,10 +23,13 @@ AGENT_STATES: dict[str, str] = {
 }
 NOT_READY_REASONS: dict[str, str] = {"break": "小休", "meal": "用餐", "training": "培训", "meeting": "会议",
                                      "other": "其他"}
+# Reasons only the platform sets (an agent cannot choose them), shown with the others.
+SYSTEM_NOT_READY_REASONS: dict[str, str] = {"phone_unregistered": "话机未注册"}
+NOT_READY_LABELS: dict[str, str] = {**NOT_READY_REASONS, **SYSTEM_NOT_READY_REASONS}
 HANGUP_CAUSES: dict[str, str] = {
     "normal": "正常挂机", "caller_bye": "来电者挂机", "agent_bye": "坐席挂机", "caller_cancel": "来电者放弃",
     "callback_requested": "预约回拨", "no_agent": "无坐席", "agent_486": "坐席忙", "agent_480": "坐席未接",
-    "agent_408": "坐席无应答",
+    "agent_408": "坐席无应答", "agent_unregistered": "坐席话机未注册",
 }
 CONTACT_STATES: dict[str, str] = {
     "ivr": "语音导航", "queued": "排队", "offered": "振铃", "talking": "通话", "held": "保持", "ended": "已结束",
@@ -242,7 +245,7 @@ class AgentPresence(db.Model):
     def state_label(self) -> str:
         label = AGENT_STATES.get(self.state, self.state)
         if self.state == "not_ready" and self.reason:
-            return f"{label}（{NOT_READY_REASONS.get(self.reason, self.reason)}）"
+            return f"{label}（{NOT_READY_LABELS.get(self.reason, self.reason)}）"
         return label
 
 

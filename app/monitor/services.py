@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, select
 
 from app.extensions import db
 from app.models import AgentPresence, CallQueue, Contact, Ticket, User, UserRole, UserSkill
-from app.models.contacts import AGENT_STATES, NOT_READY_REASONS
+from app.models.contacts import AGENT_STATES, NOT_READY_LABELS
 from app.timefmt import local_day_bounds, local_today
 from telephony_adapter import chats
 from telephony_adapter.board import SNAPSHOT_KEY
@@ -213,7 +213,7 @@ def snapshot(now: datetime) -> dict:
     # `stamp` (wall clock, as the pushes carry): a board keeps an agent's pushed state newer than this
     return {"at": now.isoformat(), "stamp": time.time(), "agents": agents(), "queues": queue_rows, "today": today(now),
             "surge": surge(queue_rows), "broadcast": broadcasts.latest_payload(now),
-            "states": AGENT_STATES, "reasons": NOT_READY_REASONS}
+            "states": AGENT_STATES, "reasons": NOT_READY_LABELS}
 
 
 def shared_snapshot(now: datetime) -> str:
