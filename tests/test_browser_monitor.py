@@ -170,6 +170,16 @@ def test_the_lead_schedules_a_week_in_the_grid_and_reads_attendance(app, live_se
     assert date.fromisoformat(day) >= monday
 
 
+def _board_and_agent(browser, live_server: str):
+    """孙班长 (lead1) watching the board, and 王强 (agent2) signed in on his own page."""
+    lead = signed_in(browser, live_server, "lead1", width=1400, height=800)
+    agent = signed_in(browser, live_server, "agent2")
+    lead.goto(f"{live_server}/monitor/")
+    lead.wait_for_selector("#board-live.on")
+    agent.goto(f"{live_server}/inbox/")
+    return lead, agent
+
+
 def test_the_board_marks_an_agent_who_signs_in_from_outside_the_office(app, live_server, browser):
     """场外坐席: the office is 10/8; 王强's browser (127.0.0.1) is at home. He presses 示闲 and the
     lead's board shows him ready, marked 远程; 李娜, who never signed in, is not marked."""
@@ -177,12 +187,8 @@ def test_the_board_marks_an_agent_who_signs_in_from_outside_the_office(app, live
     factories.user("agent2", ["agent"], display_name="王强")
     factories.user("lead1", ["team_lead"], display_name="孙班长")
     app.config["OFFICE_NETWORKS"] = "10.0.0.0/8"
-    lead = signed_in(browser, live_server, "lead1", width=1400, height=800)
-    agent = signed_in(browser, live_server, "agent2")
+    lead, agent = _board_and_agent(browser, live_server)
     try:
-        lead.goto(f"{live_server}/monitor/")
-        lead.wait_for_selector("#board-live.on")
-        agent.goto(f"{live_server}/inbox/")
         agent.keyboard.press("F8")  # 示闲, from home
         lead.wait_for_selector(f"{_card('王强')}.state-ready.remote", timeout=5000)
         assert lead.locator(f"{_card('李娜')}.remote").count() == 0
@@ -204,12 +210,8 @@ def test_an_agent_whose_phone_is_unplugged_shows_busy_with_the_reason_on_the_boa
     db.session.add(UserSkill(user_id=wang.id, skill_id=benefit.id, level=3))
     db.session.commit()
     factories.user("lead1", ["team_lead"], display_name="孙班长")
-    lead = signed_in(browser, live_server, "lead1", width=1400, height=800)
-    agent = signed_in(browser, live_server, "agent2")
+    lead, agent = _board_and_agent(browser, live_server)
     try:
-        lead.goto(f"{live_server}/monitor/")
-        lead.wait_for_selector("#board-live.on")
-        agent.goto(f"{live_server}/inbox/")
         agent.keyboard.press("F8")  # 示闲
         lead.wait_for_selector(f"{_card('王强')}.state-ready", timeout=3000)
         _event(live_server, "incoming", "unplugged-1", caller="13800000009")
