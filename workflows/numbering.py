@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -10,7 +10,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import TicketSequence
-from app.timefmt import display_zone
 
 _statements: dict = {}
 
@@ -24,10 +23,6 @@ def _statement(dialect: str):
                                                        set_={"last_value": table.c.last_value + 1})
                                 .returning(table.c.last_value))
     return _statements[dialect]
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(display_zone()).date()
 
 
 def number_prefix(day: date) -> str:

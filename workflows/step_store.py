@@ -16,8 +16,9 @@ from sqlalchemy.sql import Executable
 
 from app.extensions import db
 from app.models import AuditEntry, DeliveredMessage, Department, OpenTask, ProcessInstance, SlaEvent, Ticket
+from app.timefmt import local_today
 from workflows import step_sql_pg
-from workflows.numbering import local_day, next_number
+from workflows.numbering import next_number
 
 _instance = ProcessInstance.__table__
 _ticket = Ticket.__table__
@@ -138,7 +139,7 @@ def stored_state(instance_id: int) -> bytes:
 def create(ticket_values: dict[str, Any], instance_values: dict[str, Any], now: datetime) -> tuple[int, str, int]:
     """Insert a new ticket, numbered by the day of `now`, and its process instance; returns
     (ticket id, number, instance id). Neither dict names the ids or the number."""
-    day = local_day(now)
+    day = local_today(now)
     if _on_postgresql():
         return step_sql_pg.create(ticket_values, instance_values, day)
     number = next_number(day)
