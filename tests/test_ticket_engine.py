@@ -100,6 +100,7 @@ def test_a_ticket_whose_state_an_earlier_release_wrote_with_zlib_goes_on(app):
     ticket = do(ticket, "callback", {"satisfaction": "satisfied"}, s.agent)
     assert ticket.status == "archived"
 
+
 OPEN_TICKETS = 5000  # a big city's hotline has thousands of tickets open at any time
 
 
@@ -147,7 +148,6 @@ def test_a_busy_hotline_does_not_make_the_database_plan_every_step_afresh(app):
         "WHERE statement LIKE 'WITH i AS (UPDATE process_instance%' AND statement LIKE '%DELETE FROM open_task%'")).all()
     assert plans, "the dispatch step's statement was never prepared"
     assert sum(generic for generic, _custom in plans) > 0, plans
-
 
 
 def _files_with(old: str, new: str) -> dict[str, str]:
