@@ -66,9 +66,10 @@ def app(database_url, redis_url, tmp_path_factory):
         INSTANCE_PATH = instance
 
     application = create_app(SuiteConfig)
-    from workflows import serialization
+    from workflows import serialization, task_walk
 
     serialization.verify_dumps = True  # every state the suite writes is checked against the library's own dump
+    task_walk.verify = True  # and every task query the engine makes, against the library's iterator
     application.test_client_class = FreshContextClient
     with application.app_context():
         _reset_schema()
