@@ -56,6 +56,17 @@ def free_phone_port(taken: set[int]) -> int:
     raise RuntimeError("no free port pair for a baresip phone")
 
 
+def free_media_ports() -> int:
+    """An even base port for sipp's media: it binds audio RTP and RTCP there and on the next port,
+    and video RTP and RTCP on the two after, so all four must be free (a CI run failed once when
+    the video port was held by another program and sipp never placed its call)."""
+    for _ in range(200):
+        base = free_port() & ~1
+        if base and all(_free(base + offset, socket.SOCK_DGRAM) for offset in range(4)):
+            return base
+    raise RuntimeError("no four free UDP ports in a row for sipp's media")
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -176,7 +187,7 @@ class Peers:
         """One sipp call to the hotline number; `scenario` names an XML file in tests/sip/. With
         `echo`, the caller sends back every RTP packet it hears (sipp's -rtp_echo)."""
         args = ["sipp", f"127.0.0.1:{self.sip_port}", "-s", "12393", "-m", "1", "-l", "1", "-i", "127.0.0.1",
-                "-p", str(free_port()), "-mp", str(free_port() & ~1), "-d", str(hold_ms),
+                "-p", str(free_port()), "-mp", str(free_media_ports()), "-d", str(hold_ms),
                 "-timeout", f"{int(timeout)}s", "-timeout_error",
                 "-set", "caller", caller, "-nostdin", "-trace_err", "-error_file",
                 str(self.folder / f"sipp-{caller}.err")]
