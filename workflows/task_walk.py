@@ -29,7 +29,6 @@ MAX_DEPTH = 1000  # the library's own limit (TaskIterator's max_depth)
 verify = False
 
 _library_get_tasks = Workflow.get_tasks
-_library_update_waiting_tasks = Workflow.update_waiting_tasks
 
 
 def _lowest_state_descended(state: int) -> int:
@@ -50,7 +49,7 @@ def walk(root: Task, state: int, into_subprocesses: bool) -> Iterator[Task]:
     pop, push = stack.pop, stack.append
     while stack:
         task, depth = pop()
-        subprocess = subprocesses.get(task.id) if into_subprocesses else None
+        subprocess = subprocesses.get(task.id)
         if ((task._children or subprocess is not None) and (task._state >= lowest or subprocess is not None)
                 and depth < MAX_DEPTH):
             tasks = task.workflow.tasks
