@@ -5,7 +5,12 @@
 Engine alone: the same BPMN and restricted script engine, in memory, no database. Full stack:
 the platform's engine API on DATABASE_URL (SQLite in a temp folder when unset) — persistence
 of the compressed state, the ticket row, the open-task projection and the hash-chained audit
-trail, one transaction per step. Both run in P processes side by side in one run. The last
+trail, one transaction per step. State only: the engine alone plus the least that persisting a
+step can cost — the platform's state dump written by one autocommitted statement on a bare
+driver connection, with no lock, ticket row, projection, audit entry or form check; it bounds
+from above what any full stack that commits each step's state can reach on this machine.
+Commit only: the same with one byte written instead of the state, which shows what the
+per-step commit alone costs. All four run in P processes side by side in one run. The last
 line printed is one JSON object with the figures."""
 
 from __future__ import annotations
@@ -34,31 +39,95 @@ STEPS = [
 ]
 
 
-def engine_only(count: int, queue) -> None:
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+def _lifecycle(workflow_class, parsed, script_engine, after_step) -> None:
+    """One ticket through the loop in memory, the platform's ready-task lookup choosing each task."""
     from SpiffWorkflow.util.task import TaskState
 
-    from workflows import clock, projection, specs
+    from workflows import clock, projection
+    from workflows.sla import iso
+
+    workflow = workflow_class(parsed.spec, parsed.subprocess_specs, script_engine=script_engine)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.set_data(intake_at=iso(clock.now()), first_handling_days=1, max_callback_attempts=3,
+                      escalate_after_redispatches=3)
+    workflow.do_engine_steps()
+    for name, data in [("intake", INTAKE)] + [(n, d or {"department_id": 1}) for n, _r, d in STEPS]:
+        # The platform's own lookup of the ready user tasks (projection), so every side does the same.
+        task = next(t for t in projection.ready_user_tasks(workflow) if t.task_spec.bpmn_id == name)
+        task.set_data(**data)
+        task.run()
+        workflow.do_engine_steps()
+        after_step(workflow)
+    assert workflow.completed
+
+
+def engine_only(count: int, queue) -> None:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    from workflows import specs
     from workflows.script_engine import make_script_engine
-    from workflows.sla import SlaPolicy, iso, script_helpers
+    from workflows.sla import SlaPolicy, script_helpers
 
     parsed = specs.parse("ticket", specs.bundled_files())
     script_engine = make_script_engine(helpers=script_helpers(SlaPolicy()))
     started = time.perf_counter()
     for _ in range(count):
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine)
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.set_data(intake_at=iso(clock.now()), first_handling_days=1, max_callback_attempts=3,
-                          escalate_after_redispatches=3)
-        workflow.do_engine_steps()
-        for name, data in [("intake", INTAKE)] + [(n, d or {"department_id": 1}) for n, _r, d in STEPS]:
-            # The platform's own lookup of the ready user tasks (projection), so both sides do the same.
-            task = next(t for t in projection.ready_user_tasks(workflow) if t.task_spec.bpmn_id == name)
-            task.set_data(**data)
-            task.run()
-            workflow.do_engine_steps()
-        assert workflow.completed
+        _lifecycle(BpmnWorkflow, parsed, script_engine, lambda workflow: None)
     queue.put(("engine", count, time.perf_counter() - started, []))
+
+
+STATE_ONLY_TABLE = "bench_state_only"
+
+
+def commit_only(count: int, queue) -> None:
+    """As `state_only`, but each step writes one byte instead of the state: what the commit costs."""
+    state_only(count, queue, dump=lambda workflow: b"-", kind="commit_only")
+
+
+def state_only(count: int, queue, dump=None, kind: str = "state_only") -> None:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    from app import create_app
+    from app.extensions import db
+    from config import config_from_env
+    from workflows import serialization, specs
+    from workflows.script_engine import make_script_engine
+    from workflows.sla import SlaPolicy, script_helpers
+
+    dump = dump or serialization.dump
+    parsed = specs.parse("ticket", specs.bundled_files())
+    script_engine = make_script_engine(helpers=script_helpers(SlaPolicy()))
+    app = create_app(config_from_env())
+    with app.app_context():
+        # The platform's own connection settings (SQLite's pragmas included), without SQLAlchemy
+        # between the step and the driver.
+        proxy = db.engine.raw_connection()
+        driver = proxy.driver_connection
+        if db.engine.dialect.name == "postgresql":
+            driver.autocommit = True
+            insert = "INSERT INTO bench_state_only (state) VALUES (%s) RETURNING id"
+            update = "UPDATE bench_state_only SET state = %s WHERE id = %s"
+        else:
+            driver.isolation_level = None  # each statement commits by itself
+            insert = "INSERT INTO bench_state_only (state) VALUES (?) RETURNING id"
+            update = "UPDATE bench_state_only SET state = ? WHERE id = ?"
+        cursor = driver.cursor()
+        row: list[int] = []
+
+        def persist(workflow) -> None:
+            state = dump(workflow)
+            if row:
+                cursor.execute(update, (state, row[0]))
+            else:
+                row.append(cursor.execute(insert, (state,)).fetchone()[0])
+
+        started = time.perf_counter()
+        for _ in range(count):
+            row.clear()
+            _lifecycle(BpmnWorkflow, parsed, script_engine, persist)
+        elapsed = time.perf_counter() - started
+        proxy.close()
+    queue.put((kind, count, elapsed, []))
 
 
 def full_stack(count: int, worker_no: int, queue) -> None:
@@ -124,6 +193,14 @@ def prepare_database() -> dict:
 
         specs.latest_version()
         db.session.commit()
+        state = "BYTEA" if db.engine.dialect.name == "postgresql" else "BLOB"
+        key = "SERIAL" if db.engine.dialect.name == "postgresql" else "INTEGER"
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STATE_ONLY_TABLE}")
+            connection.exec_driver_sql(f"CREATE TABLE {STATE_ONLY_TABLE} (id {key} PRIMARY KEY, state {state} NOT NULL)")
+            if db.engine.dialect.name == "postgresql":
+                # As process_instance.state (migration b3c4d5e6f701): out of line, not compressed again.
+                connection.exec_driver_sql(f"ALTER TABLE {STATE_ONLY_TABLE} ALTER COLUMN state SET STORAGE EXTERNAL")
         return {"dialect": db.engine.dialect.name,
                 "instances_before": db.session.scalar(select(func.count(ProcessInstance.id)))}
 
@@ -151,6 +228,16 @@ def settle(info: dict) -> None:
 
 
 WARM_UP = 1000
+
+
+def drop_state_only_table() -> None:
+    from app import create_app
+    from app.extensions import db
+    from config import config_from_env
+
+    app = create_app(config_from_env())
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STATE_ONLY_TABLE}")
 
 
 def state_sizes() -> dict:
@@ -181,8 +268,8 @@ def run(kind: str, total: int, processes: int) -> tuple[float, list[float]]:
     queue = mp.get_context("fork").Queue()
     share = [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
     ctx = mp.get_context("fork")
-    target = engine_only if kind == "engine" else full_stack
-    procs = [ctx.Process(target=_guarded, args=(target, n, queue) if kind == "engine" else (target, n, i, queue))
+    target = {"engine": engine_only, "commit_only": commit_only, "state_only": state_only, "full": full_stack}[kind]
+    procs = [ctx.Process(target=_guarded, args=(target, n, i, queue) if kind == "full" else (target, n, queue))
              for i, n in enumerate(share)]
     started = time.perf_counter()
     for proc in procs:
@@ -211,6 +298,11 @@ def main() -> None:
     info = prepare_database()
     settle(info)
     engine_rate, _ = run("engine", args.tickets, args.processes)
+    try:
+        commit_only_rate, _ = run("commit_only", args.tickets, args.processes)
+        state_only_rate, _ = run("state_only", args.tickets, args.processes)
+    finally:
+        drop_state_only_table()
     full_rate, latencies = run("full", args.tickets, args.processes)
     latencies.sort()
     q = statistics.quantiles([x * 1000 for x in latencies], n=100)
@@ -222,11 +314,19 @@ def main() -> None:
         "engine_lifecycles_per_s": round(engine_rate, 1),
         "full_lifecycles_per_s": round(full_rate, 1),
         "ratio": round(full_rate / engine_rate, 3),
+        "commit_only_lifecycles_per_s": round(commit_only_rate, 1),
+        "commit_only_ratio": round(commit_only_rate / engine_rate, 3),
+        "state_only_lifecycles_per_s": round(state_only_rate, 1),
+        "state_only_ratio": round(state_only_rate / engine_rate, 3),
         "step_p50_ms": round(q[49], 2),
         "step_p95_ms": round(q[94], 2),
         **state_sizes(),
     }
     print(f"engine alone : {figures['engine_lifecycles_per_s']} lifecycles/s")
+    print(f"commit only  : {figures['commit_only_lifecycles_per_s']} lifecycles/s "
+          f"(engine + one autocommitted one-byte write per step; ratio {figures['commit_only_ratio']})")
+    print(f"state only   : {figures['state_only_lifecycles_per_s']} lifecycles/s "
+          f"(engine + state dump + one autocommitted write per step; ratio {figures['state_only_ratio']})")
     print(f"full stack   : {figures['full_lifecycles_per_s']} lifecycles/s on {info['dialect']}")
     print(f"step latency : p50 {figures['step_p50_ms']} ms, p95 {figures['step_p95_ms']} ms")
     print(json.dumps(figures))
