@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from datetime import datetime
 
 import lz4.frame
 import pytest
@@ -66,11 +67,7 @@ def test_a_restart_mid_loop_resumes_from_the_stored_state(app):
     ticket = engine.start_ticket(COMPLAINT, s.agent)
     ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
     ticket = do(ticket, "department_accept", {"accept_decision": "accept"}, s.handler)
-    specs._parsed.clear()
-    serialization.live.clear()
-    engine._script_engine.cache_clear()
-    db.session.remove()
-    db.engine.dispose()
+    _restart()
     ticket = db.session.get(Ticket, ticket.id)
     assert task_names(ticket) == ["department_handle"]
     ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已办结"}, s.handler)
@@ -78,6 +75,62 @@ def test_a_restart_mid_loop_resumes_from_the_stored_state(app):
     ticket = do(ticket, "reply", {"reply": "已为您办结"}, s.agent)
     ticket = do(ticket, "callback", {"satisfaction": "satisfied"}, s.agent)
     assert ticket.status == "archived"
+
+
+def _restart() -> None:
+    """What a restart of every process loses: parsed versions, live workflows, the script engine
+    and the database connections."""
+    specs._parsed.clear()
+    serialization.live.clear()
+    engine._script_engine.cache_clear()
+    db.session.remove()
+    db.engine.dispose()
+
+
+def test_dates_a_manager_s_script_keeps_in_task_data_are_dates_again_after_a_restart(app):
+    """A manager's diagram keeps a follow-up date (a datetime, reached with a timedelta) in the
+    ticket's data at intake and uses it as a date when the ticket is archived. The platform
+    restarts in between: the reloaded state gives back a datetime, not its text, and the loop
+    finishes."""
+    s = staff()
+    specs.publish("ticket", _files_with_all({
+        "redispatch_count = 0\n": "redispatch_count = 0\nrecorded_at = datetime(2026, 3, 2, 9, 0)\n"
+                                   "grace = timedelta(days=2)\nfollow_up_by = recorded_at + grace\n",
+        "<bpmn:script>archived = True</bpmn:script>":
+            "<bpmn:script>archived = True\nfollow_up_weekday = follow_up_by.weekday()\n"
+            "grace_hours = grace.days * 24</bpmn:script>"}), note="归档时核对回访日期")
+    db.session.commit()
+    ticket = engine.start_ticket(COMPLAINT, s.agent)
+    ticket = do(ticket, "dispatch", {"department_id": s.dept_id}, s.agent)
+    _restart()
+    ticket = do(db.session.get(Ticket, ticket.id), "department_accept", {"accept_decision": "accept"}, s.handler)
+    ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已按期回访"}, s.handler)
+    ticket = do(ticket, "return_review", {"review_decision": "accept"}, s.agent)
+    ticket = do(ticket, "reply", {"reply": "已为您办结"}, s.agent)
+    _restart()
+    ticket = do(db.session.get(Ticket, ticket.id), "callback", {"satisfaction": "satisfied"}, s.agent)
+    assert ticket.status == "archived"
+    instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.ticket_id == ticket.id))
+    workflow = serialization.load(instance.state, specs.parsed_version(instance.version_id),
+                                  instance.serializer_version)
+    [archive] = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id == "archive"]
+    assert archive.data["follow_up_by"] == datetime(2026, 3, 4, 9, 0)
+    assert archive.data["follow_up_weekday"] == 2  # a Wednesday, worked out from the reloaded date
+    assert archive.data["grace_hours"] == 48
+
+
+def test_a_script_that_keeps_a_value_the_state_cannot_hold_is_refused_and_nothing_is_written(app):
+    """A script leaves a bare `date` in the ticket's data, which the state has no form for: the
+    agent gets a Chinese message naming the type, and no ticket or audit entry is written."""
+    s = staff()
+    specs.publish("ticket", _files_with("redispatch_count = 0\n",
+                                        "redispatch_count = 0\nfollow_up_day = datetime(2026, 3, 2).date()\n"))
+    db.session.commit()
+    with pytest.raises(engine.StepRefused) as refused:
+        engine.start_ticket(COMPLAINT, s.agent)
+    assert "无法保存的值（date 类型）" in refused.value.message
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
 
 
 def test_a_ticket_whose_state_an_earlier_release_wrote_with_zlib_goes_on(app):
@@ -151,9 +204,14 @@ def test_a_busy_hotline_does_not_make_the_database_plan_every_step_afresh(app):
 
 
 def _files_with(old: str, new: str) -> dict[str, str]:
+    return _files_with_all({old: new})
+
+
+def _files_with_all(replacements: dict[str, str]) -> dict[str, str]:
     files = specs.bundled_files()
-    assert old in files["ticket.bpmn"]
-    files["ticket.bpmn"] = files["ticket.bpmn"].replace(old, new)
+    for old, new in replacements.items():
+        assert old in files["ticket.bpmn"]
+        files["ticket.bpmn"] = files["ticket.bpmn"].replace(old, new)
     return files
 
 

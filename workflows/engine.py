@@ -201,6 +201,10 @@ def _step_transaction(what: str) -> Iterator[None]:
     except WorkflowException as exc:
         db.session.rollback()
         raise StepRefused(f"流程执行出错，{what}：{exc}") from exc
+    except serialization.UnsavableValue as exc:
+        db.session.rollback()
+        raise StepRefused(f"流程脚本在数据中留下了无法保存的值（{exc.type_name} 类型），{what}。"
+                          "请在流程设计中改用文字、数字或 datetime 日期时间。") from exc
     except BaseException:
         db.session.rollback()
         raise

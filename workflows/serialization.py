@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import OrderedDict
+from types import ModuleType
 from uuid import UUID
 
 import lz4.frame
@@ -39,7 +40,7 @@ def dump(workflow: BpmnWorkflow) -> bytes:
     the tests check that both give the same state."""
     text = _workflow_json(workflow)
     if verify_dumps:
-        expected = json.loads(json.dumps(_to_dict(workflow)))
+        expected = json.loads(_LIBRARY_JSON.encode(_to_dict(workflow)))
         if json.loads(text) != expected:
             raise AssertionError("incremental state dump differs from the library's own conversion")
     return _compress(text.encode())
@@ -63,7 +64,7 @@ verify_dumps = False
 
 
 def full_dump(workflow: BpmnWorkflow) -> bytes:
-    return _compress(json.dumps(_to_dict(workflow), separators=(",", ":")).encode())
+    return _compress(_LIBRARY_JSON.encode(_to_dict(workflow)).encode())
 
 
 def _to_dict(workflow: BpmnWorkflow) -> dict:
@@ -76,7 +77,9 @@ def _to_dict(workflow: BpmnWorkflow) -> dict:
 
 
 _registry = _serializer.registry
-_JSON = json.JSONEncoder(separators=(",", ":"))
+# The library's own JSON encoder (what `serialize_json` uses): task data is written raw and the
+# encoder turns what JSON lacks into the registry's typed dicts.
+_LIBRARY_JSON = _serializer._encoder_cls(separators=(",", ":"))
 _CACHE_ATTR = "_hotline_task_json"
 
 
@@ -97,13 +100,46 @@ def _reuse_key(task) -> tuple | None:
     return None
 
 
+class UnsavableValue(TypeError):
+    """Task data holds a value the state cannot keep (a BPMN script stored a `date`, say)."""
+
+    def __init__(self, value) -> None:
+        super().__init__(f"cannot keep a {type(value).__name__} in a workflow state")
+        self.type_name = type(value).__name__
+
+
+def _library_default(value):
+    """What JSON lacks, written as the library's encoder writes it (SpiffWorkflow's
+    `create_encoder`): a registered type (datetime, timedelta) as the typed dict that `load`
+    restores, a callable as null, a set as a list. BPMN scripts are given `datetime` and
+    `timedelta`, so task data can hold them; written as bare strings they would come back as
+    strings after a restart."""
+    typename = _registry.typenames.get(type(value))
+    if typename is not None:
+        return _registry.convert_to_dict[typename](value)
+    if callable(value) or isinstance(value, ModuleType):
+        return None
+    if isinstance(value, set):
+        return list(value)
+    raise UnsavableValue(value)
+
+
+_FALLBACK_JSON = json.JSONEncoder(separators=(",", ":"), default=_library_default)
+# orjson writes datetimes itself unless told to pass them on; it has no such switch for UUIDs,
+# which no form, message or script (it cannot import `uuid`) can put into task data.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def _encode(value) -> str:
-    """JSON text as `json` writes it, by orjson, several times faster: a step's dump encodes a
-    dozen task dicts. What orjson refuses (an integer beyond 64 bits in task data) goes to `json`."""
+    """JSON text as the library's encoder writes it, by orjson, several times faster: a step's
+    dump encodes a dozen task dicts. What orjson refuses (an integer beyond 64 bits in task data)
+    goes to `json` with the same rules."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:
-        return _JSON.encode(value)
+        return orjson.dumps(value, default=_library_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError as exc:
+        if isinstance(exc.__cause__, UnsavableValue):
+            raise exc.__cause__ from None
+        return _FALLBACK_JSON.encode(value)
 
 
 def _tasks_json(workflow, cache: dict, kept: dict) -> str:
