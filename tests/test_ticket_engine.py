@@ -133,6 +133,20 @@ def test_a_script_that_keeps_a_value_the_state_cannot_hold_is_refused_and_nothin
     assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
 
 
+def test_a_script_that_writes_a_deadline_without_a_time_zone_is_refused_and_nothing_is_written(app):
+    """A manager's script sets the first-handling deadline as bare text with no time zone: the
+    inboxes could not order it, so the step is refused with a Chinese message naming the field."""
+    s = staff()
+    specs.publish("ticket", _files_with("first_handling_due_at = add_working_days(intake_at, first_handling_days)",
+                                        "first_handling_due_at = '2026-03-02 09:00'"))
+    db.session.commit()
+    with pytest.raises(engine.StepRefused) as refused:
+        engine.start_ticket(COMPLAINT, s.agent)
+    assert "first_handling_due_at" in refused.value.message and "时区" in refused.value.message
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
+
+
 def test_a_ticket_whose_state_an_earlier_release_wrote_with_zlib_goes_on(app):
     """States are written as LZ4 frames now; a ticket a department was handling when the site
     upgraded still has its zlib state, and its loop finishes."""

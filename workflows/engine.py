@@ -201,6 +201,10 @@ def _step_transaction(what: str) -> Iterator[None]:
     except WorkflowException as exc:
         db.session.rollback()
         raise StepRefused(f"流程执行出错，{what}：{exc}") from exc
+    except projection.BadMoment as exc:
+        db.session.rollback()
+        raise StepRefused(f"流程数据中的时限 {exc.name} 不是带时区的时间（{exc.value!r}），{what}。"
+                          "请在流程设计中用 add_working_days 等函数计算时限。") from exc
     except serialization.UnsavableValue as exc:
         db.session.rollback()
         raise StepRefused(f"流程脚本在数据中留下了无法保存的值（{exc.type_name} 类型），{what}。"

@@ -28,6 +28,23 @@ TICKET_TIMES = ("first_handling_due_at", "accept_due_at", "handle_due_at")
 TIMER_EVENTS = {"TimeDateEventDefinition", "DurationTimerEventDefinition"}
 
 
+class BadMoment(ValueError):
+    """A time the process data gives for a deadline is not a time with a zone: a manager's
+    script wrote `'2026-03-02 09:00'` or `datetime(2026, 3, 2)`, or text that is no time at all."""
+
+    def __init__(self, name: str, value) -> None:
+        super().__init__(f"{name} = {value!r}")
+        self.name = name
+        self.value = value
+
+
+def _moment(name: str, value) -> datetime:
+    try:
+        return parse_iso(value)
+    except (TypeError, ValueError) as exc:
+        raise BadMoment(name, value) from exc
+
+
 def ready_tasks(workflow: BpmnWorkflow) -> list[Task]:
     """The READY tasks of the process and its running subprocesses. A plain scan of the task
     maps: the library's tree iterator costs ten times as much, and a step asks several times."""
@@ -70,7 +87,7 @@ def _sync_ticket(ticket: TicketRow, workflow: BpmnWorkflow, ready: list[Task], d
             setattr(ticket, name, data[name])
     for name in TICKET_TIMES:
         if data.get(name):
-            setattr(ticket, name, parse_iso(data[name]))
+            setattr(ticket, name, _moment(name, data[name]))
     if ready:
         ticket.status = STATUS_BY_TASK.get(ready[0].task_spec.bpmn_id, ticket.status)
         ticket.current_step = "、".join(t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in ready)
@@ -96,7 +113,7 @@ def _sync_open_tasks(ticket: TicketRow, instance: dict, ready: list[Task], befor
             "title": task.task_spec.bpmn_name or name, "form": task_property(task, "form"), "role": role,
             "department_id": ticket.department_id if role == DEPT_HANDLER else None,
             "assignee_id": ticket.owner_id if role == AGENT and name not in POOL_TASKS else None,
-            "due_at": parse_iso(due) if due else None, "created_at": now,
+            "due_at": _moment(due_var, due) if due else None, "created_at": now,
         })
 
 
