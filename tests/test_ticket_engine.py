@@ -70,11 +70,15 @@ def test_a_restart_mid_loop_resumes_from_the_stored_state(app):
     _restart()
     ticket = db.session.get(Ticket, ticket.id)
     assert task_names(ticket) == ["department_handle"]
+    assert _archived_after_handling(ticket, s).status == "archived"
+
+
+def _archived_after_handling(ticket: Ticket, s) -> Ticket:
+    """The department returns its result, the agent accepts it and replies, the citizen is satisfied."""
     ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已办结"}, s.handler)
     ticket = do(ticket, "return_review", {"review_decision": "accept"}, s.agent)
     ticket = do(ticket, "reply", {"reply": "已为您办结"}, s.agent)
-    ticket = do(ticket, "callback", {"satisfaction": "satisfied"}, s.agent)
-    assert ticket.status == "archived"
+    return do(ticket, "callback", {"satisfaction": "satisfied"}, s.agent)
 
 
 def _restart() -> None:
@@ -122,29 +126,18 @@ def test_dates_a_manager_s_script_keeps_in_task_data_are_dates_again_after_a_res
 def test_a_script_that_keeps_a_value_the_state_cannot_hold_is_refused_and_nothing_is_written(app):
     """A script leaves a bare `date` in the ticket's data, which the state has no form for: the
     agent gets a Chinese message naming the type, and no ticket or audit entry is written."""
-    s = staff()
-    specs.publish("ticket", _files_with("redispatch_count = 0\n",
-                                        "redispatch_count = 0\nfollow_up_day = datetime(2026, 3, 2).date()\n"))
-    db.session.commit()
-    with pytest.raises(engine.StepRefused) as refused:
-        engine.start_ticket(COMPLAINT, s.agent)
-    assert "无法保存的值（date 类型）" in refused.value.message
-    assert db.session.scalar(select(func.count(Ticket.id))) == 0
-    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
+    message = _intake_refused_on(_files_with("redispatch_count = 0\n",
+                                             "redispatch_count = 0\nfollow_up_day = datetime(2026, 3, 2).date()\n"))
+    assert "无法保存的值（date 类型）" in message
 
 
 def test_a_script_that_writes_a_deadline_without_a_time_zone_is_refused_and_nothing_is_written(app):
     """A manager's script sets the first-handling deadline as bare text with no time zone: the
     inboxes could not order it, so the step is refused with a Chinese message naming the field."""
-    s = staff()
-    specs.publish("ticket", _files_with("first_handling_due_at = add_working_days(intake_at, first_handling_days)",
-                                        "first_handling_due_at = '2026-03-02 09:00'"))
-    db.session.commit()
-    with pytest.raises(engine.StepRefused) as refused:
-        engine.start_ticket(COMPLAINT, s.agent)
-    assert "first_handling_due_at" in refused.value.message and "时区" in refused.value.message
-    assert db.session.scalar(select(func.count(Ticket.id))) == 0
-    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
+    message = _intake_refused_on(_files_with(
+        "first_handling_due_at = add_working_days(intake_at, first_handling_days)",
+        "first_handling_due_at = '2026-03-02 09:00'"))
+    assert "first_handling_due_at" in message and "时区" in message
 
 
 def test_a_ticket_whose_state_an_earlier_release_wrote_with_zlib_goes_on(app):
@@ -161,11 +154,7 @@ def test_a_ticket_whose_state_an_earlier_release_wrote_with_zlib_goes_on(app):
     serialization.live.clear()
     ticket = do(db.session.get(Ticket, ticket.id), "department_accept", {"accept_decision": "accept"}, s.handler)
     assert task_names(ticket) == ["department_handle"]
-    ticket = do(ticket, "department_handle", {"handle_action": "return", "result": "已办结"}, s.handler)
-    ticket = do(ticket, "return_review", {"review_decision": "accept"}, s.agent)
-    ticket = do(ticket, "reply", {"reply": "已为您办结"}, s.agent)
-    ticket = do(ticket, "callback", {"satisfaction": "satisfied"}, s.agent)
-    assert ticket.status == "archived"
+    assert _archived_after_handling(ticket, s).status == "archived"
 
 
 OPEN_TICKETS = 5000  # a big city's hotline has thousands of tickets open at any time
@@ -217,6 +206,19 @@ def test_a_busy_hotline_does_not_make_the_database_plan_every_step_afresh(app):
     assert sum(generic for generic, _custom in plans) > 0, plans
 
 
+def _intake_refused_on(files: dict[str, str]) -> str:
+    """Publish a manager's changed diagram and record a complaint on it: the intake must be
+    refused with nothing written (no ticket, no audit entry). Returns the agent's message."""
+    s = staff()
+    specs.publish("ticket", files)
+    db.session.commit()
+    with pytest.raises(engine.StepRefused) as refused:
+        engine.start_ticket(COMPLAINT, s.agent)
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
+    return refused.value.message
+
+
 def _files_with(old: str, new: str) -> dict[str, str]:
     return _files_with_all({old: new})
 
@@ -253,23 +255,12 @@ def test_publishing_the_same_files_twice_makes_no_new_version(app):
 
 def test_a_script_that_imports_os_is_stopped_and_no_ticket_is_written(app):
     """A manager's diagram whose script tries `import os` never runs it: the step is refused."""
-    s = staff()
-    specs.publish("ticket", _files_with("redispatch_count = 0\n", "import os\nredispatch_count = 0\n"))
-    db.session.commit()
-    with pytest.raises(engine.StepRefused) as refused:
-        engine.start_ticket(COMPLAINT, s.agent)
-    assert "import" in refused.value.message
-    assert db.session.scalar(select(func.count(Ticket.id))) == 0
-    assert db.session.scalar(select(func.count(AuditEntry.seq))) == 0
+    assert "import" in _intake_refused_on(_files_with("redispatch_count = 0\n", "import os\nredispatch_count = 0\n"))
 
 
 def test_a_script_that_never_ends_is_stopped(app):
-    s = staff()
-    specs.publish("ticket", _files_with("redispatch_count = 0\n", "while True:\n    pass\nredispatch_count = 0\n"))
-    db.session.commit()
-    with pytest.raises(engine.StepRefused) as refused:
-        engine.start_ticket(COMPLAINT, s.agent)
-    assert "超过" in refused.value.message
+    message = _intake_refused_on(_files_with("redispatch_count = 0\n", "while True:\n    pass\nredispatch_count = 0\n"))
+    assert "超过" in message
 
 
 def _chain_with_entries():
