@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import zlib
 from collections import OrderedDict
-from types import ModuleType
 from uuid import UUID
 
 import lz4.frame
@@ -109,19 +108,14 @@ class UnsavableValue(TypeError):
 
 
 def _library_default(value):
-    """What JSON lacks, written as the library's encoder writes it (SpiffWorkflow's
-    `create_encoder`): a registered type (datetime, timedelta) as the typed dict that `load`
-    restores, a callable as null, a set as a list. BPMN scripts are given `datetime` and
-    `timedelta`, so task data can hold them; written as bare strings they would come back as
-    strings after a restart."""
-    typename = _registry.typenames.get(type(value))
-    if typename is not None:
-        return _registry.convert_to_dict[typename](value)
-    if callable(value) or isinstance(value, ModuleType):
-        return None
-    if isinstance(value, set):
-        return list(value)
-    raise UnsavableValue(value)
+    """What JSON lacks, written by the library's own encoder (SpiffWorkflow's `create_encoder`):
+    a registered type (datetime, timedelta) as the typed dict that `load` restores, a callable
+    as null, a set as a list. BPMN scripts are given `datetime` and `timedelta`, so task data can
+    hold them; written as bare strings they would come back as strings after a restart."""
+    try:
+        return _LIBRARY_JSON.default(value)
+    except TypeError as exc:
+        raise UnsavableValue(value) from exc
 
 
 _FALLBACK_JSON = json.JSONEncoder(separators=(",", ":"), default=_library_default)
